@@ -1,0 +1,61 @@
+"""Replay buffers of whole episodes. Capacity and sampling are counted in episodes."""
+
+import numpy as np
+import torch
+
+from components.episode_batch import EpisodeBatch
+
+
+class ReplayBuffer(EpisodeBatch):
+    """A ring buffer of episodes; sampling is uniform over the episodes stored so far."""
+
+    def __init__(self, scheme, groups, buffer_size, max_seq_length, preprocess=None, device="cpu", rng=None):
+        super().__init__(scheme, groups, buffer_size, max_seq_length, preprocess=preprocess, device=device)
+        self.buffer_size = buffer_size
+        self.insert_index = 0
+        self.episodes_in_buffer = 0
+        self.rng = rng if rng is not None else np.random.default_rng()
+
+    def insert_episode_batch(self, batch):
+        """Store every episode of ``batch``, overwriting the oldest when full."""
+        positions = (self.insert_index + np.arange(batch.batch_size)) % self.buffer_size
+        index = torch.as_tensor(positions, device=self.device)
+        for key, value in batch.data.items():
+            self.data[key][index, : batch.max_seq_length] = value.to(self.device)
+            if batch.max_seq_length < self.max_seq_length:
+                self.data[key][index, batch.max_seq_length:] = 0
+        self.insert_index = int((self.insert_index + batch.batch_size) % self.buffer_size)
+        self.episodes_in_buffer = min(self.episodes_in_buffer + batch.batch_size, self.buffer_size)
+
+    def can_sample(self, batch_size):
+        return self.episodes_in_buffer >= batch_size
+
+    def sample(self, batch_size):
+        """``batch_size`` distinct stored episodes, uniformly at random."""
+        if not self.can_sample(batch_size):
+            raise ValueError(f"cannot sample {batch_size} episodes from a buffer holding {self.episodes_in_buffer}")
+        chosen = self.rng.choice(self.episodes_in_buffer, batch_size, replace=False)
+        return self[torch.as_tensor(np.sort(chosen), device=self.device)]
+
+    def state_dict(self):
+        """Everything needed to restore the buffer exactly (contents, position, RNG)."""
+        return {
+            "data": {key: value[: self.episodes_in_buffer].clone() for key, value in self.data.items()},
+            "insert_index": self.insert_index,
+            "episodes_in_buffer": self.episodes_in_buffer,
+            "rng": self.rng.bit_generator.state,
+        }
+
+    def load_state_dict(self, state):
+        stored = state["episodes_in_buffer"]
+        for key, value in state["data"].items():
+            if key not in self.data or self.data[key].shape[1:] != value.shape[1:]:
+                raise ValueError(f"replay buffer field '{key}' does not fit this run's episode scheme")
+            self.data[key].zero_()
+            self.data[key][:stored] = value.to(self.device)
+        self.insert_index = state["insert_index"]
+        self.episodes_in_buffer = stored
+        self.rng.bit_generator.state = state["rng"]
+
+    def __repr__(self):
+        return f"ReplayBuffer({self.episodes_in_buffer}/{self.buffer_size} episodes)"

@@ -1,0 +1,74 @@
+"""The multi-agent controller (``n_mac``): one agent network shared by all agents.
+
+Each agent's input is its observation, optionally its previous action (one-hot) and its
+id (one-hot). Stepping (``select_actions``) carries the GRU state between calls;
+``unroll`` computes the Q-values of whole episodes for the learner in one pass.
+"""
+
+import torch
+
+from components.action_selectors import REGISTRY as SELECTOR_REGISTRY
+from modules.agents import REGISTRY as AGENT_REGISTRY
+
+
+class NMAC:
+    def __init__(self, scheme, groups, args):
+        self.n_agents = args.n_agents
+        self.n_actions = args.n_actions
+        self.obs_last_action = args.obs_last_action
+        self.obs_agent_id = args.obs_agent_id
+        self.agent = AGENT_REGISTRY[args.agent](self._input_shape(scheme), args)
+        self.action_selector = SELECTOR_REGISTRY[args.action_selector](args)
+        self.hidden_states = None
+
+    def _input_shape(self, scheme):
+        shape = scheme["obs"]["vshape"]
+        if self.obs_last_action:
+            shape += scheme["actions_onehot"]["vshape"][0]
+        if self.obs_agent_id:
+            shape += self.n_agents
+        return shape
+
+    def _build_inputs(self, batch, time):
+        """Agent inputs at time steps ``time`` (a slice): ``[B, len(time), agents, input]``."""
+        obs = batch["obs"][:, time]
+        parts = [obs]
+        if self.obs_last_action:
+            onehot = batch["actions_onehot"]
+            previous = torch.cat([torch.zeros_like(onehot[:, :1]), onehot[:, :-1]], dim=1)
+            parts.append(previous[:, time])
+        if self.obs_agent_id:
+            ids = torch.eye(self.n_agents, device=obs.device)
+            parts.append(ids.expand(*obs.shape[:2], -1, -1))
+        return torch.cat(parts, dim=-1)
+
+    def init_hidden(self, batch_size):
+        self.hidden_states = self.agent.init_hidden(batch_size * self.n_agents)
+
+    @torch.no_grad()
+    def select_actions(self, batch, t, t_env, test_mode=False):
+        """Actions ``[B, agents]`` for time step ``t`` of every episode in ``batch``."""
+        inputs = self._build_inputs(batch, slice(t, t + 1))[:, 0]
+        batch_size = inputs.shape[0]
+        qs, self.hidden_states = self.agent(inputs.reshape(batch_size * self.n_agents, -1), self.hidden_states)
+        qs = qs.view(batch_size, self.n_agents, -1)
+        return self.action_selector.select_action(qs, batch["avail_actions"][:, t], t_env, test_mode)
+
+    def unroll(self, batch):
+        """Q-values of every agent at every step of ``batch``: ``[B, T, agents, actions]``."""
+        inputs = self._build_inputs(batch, slice(None))
+        batch_size, steps = inputs.shape[:2]
+        per_agent = inputs.transpose(1, 2).reshape(batch_size * self.n_agents, steps, -1)
+        hidden = self.agent.init_hidden(batch_size * self.n_agents)
+        qs = self.agent.forward_sequence(per_agent, hidden)
+        return qs.view(batch_size, self.n_agents, steps, -1).transpose(1, 2)
+
+    def parameters(self):
+        return self.agent.parameters()
+
+    def load_state(self, other):
+        self.agent.load_state_dict(other.agent.state_dict())
+
+    def to(self, device):
+        self.agent.to(device)
+        return self

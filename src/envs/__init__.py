@@ -1,0 +1,48 @@
+"""Environment registry: ``env`` in YAML picks a constructor here.
+
+Every env has SMAC's interface (reset, step -> (reward, terminated, info), get_obs,
+get_state, get_avail_actions, get_env_info, get_stats, close). An env may also offer a
+vectorised form (``VECTOR_ENVS``) that the ``vectorized`` runner uses.
+Constructors import their simulator lazily, so a missing simulator only matters when its
+env is asked for.
+"""
+
+from utils.config import ConfigError
+
+
+def _smax(**env_args):
+    from envs.smax import SMAXEnv
+
+    return SMAXEnv(**env_args)
+
+
+def _smax_vector(n_envs, seed, **env_args):
+    from envs.smax import SMAXVectorEnv
+
+    return SMAXVectorEnv(n_envs, seed, **env_args)
+
+
+def _sc2(**env_args):
+    from envs.sc2 import make_sc2_env
+
+    return make_sc2_env(**env_args)
+
+
+def _check_sc2():
+    from envs.sc2 import check_smac_available
+
+    check_smac_available()
+
+
+def _check_smax(map_name="3m", **_):
+    from envs.smax import known_maps
+
+    maps = known_maps()
+    if map_name not in maps:
+        raise ConfigError(f"unknown SMAX map '{map_name}' (env_args.map_name); known maps: {', '.join(maps)}")
+
+
+REGISTRY = {"smax": _smax, "sc2": _sc2}
+VECTOR_ENVS = {"smax": _smax_vector}
+# Cheap checks run before training: a missing simulator or unknown map stops the run early.
+PREFLIGHT_CHECKS = {"smax": _check_smax, "sc2": lambda **_: _check_sc2()}

@@ -1,0 +1,204 @@
+"""SMAX (jaxmarl's JAX reimplementation of SMAC scenarios) behind SMAC's interface.
+
+Two front ends share one pair of jitted functions (:class:`SMAXCore`):
+- :class:`SMAXEnv`, one env with SMAC's methods, for the ``episode`` and ``parallel`` runners;
+- :class:`SMAXVectorEnv`, ``n_envs`` envs stepped by one jitted, vmapped call, for the
+  ``vectorized`` runner.
+
+SMAX facts the adapter handles: the per-step reward is the enemy health lost (as a
+fraction of each unit's maximum) divided by the number of enemies, plus 1.0 on a win, so
+a perfect episode returns about 2; ``reward_scale`` multiplies it (10 puts it on the scale
+of SMAC's normalised return of 20, for which PyMARL2's hyperparameters were tuned). A win
+is "an ally alive and no enemy alive". Episodes stop at ``max_steps``: such a stop is a
+time limit (``info["episode_limit"]``), not a terminal state.
+"""
+
+import numpy as np
+
+from utils.config import ConfigError
+
+
+def _import_smax():
+    import jax
+    import jaxmarl
+    from jaxmarl.environments.smax import map_name_to_scenario
+    from jaxmarl.environments.smax.smax_env import MAP_NAME_TO_SCENARIO
+
+    return jax, jaxmarl, map_name_to_scenario, MAP_NAME_TO_SCENARIO
+
+
+def known_maps():
+    return sorted(_import_smax()[3])
+
+
+class SMAXCore:
+    """The jitted reset and step of one SMAX scenario, returning flat arrays.
+
+    ``reset(key) -> (env_state, obs [A, obs], state [S], avail [A, U])``
+    ``step(key, env_state, actions [A]) -> (env_state, obs, state, avail, reward, done, won, time_limit)``
+    """
+
+    def __init__(self, map_name, max_steps, reward_scale, won_battle_bonus):
+        jax, jaxmarl, map_name_to_scenario, scenarios = _import_smax()
+        if map_name not in scenarios:
+            raise ConfigError(
+                f"unknown SMAX map '{map_name}' (env_args.map_name); known maps: {', '.join(sorted(scenarios))}"
+            )
+        self.map_name = map_name
+        self.env = jaxmarl.make(
+            "HeuristicEnemySMAX",
+            scenario=map_name_to_scenario(map_name),
+            max_steps=max_steps,
+            won_battle_bonus=won_battle_bonus,
+        )
+        self.n_agents = self.env.num_agents
+        self.n_enemies = self.env.num_enemies
+        self.n_actions = self.env.num_ally_actions
+        self.episode_limit = max_steps
+        self.reward_scale = reward_scale
+        self.agent_names = list(self.env.agents)
+        self.obs_shape = int(self.env.observation_spaces[self.agent_names[0]].shape[0])
+        self.state_shape = int(self.env.state_size)
+        self.reset = jax.jit(self._reset)
+        self.step = jax.jit(self._step)
+        self._jax = jax
+
+    def _observe(self, obs_dict, env_state):
+        jnp = self._jax.numpy
+        obs = jnp.stack([obs_dict[name] for name in self.agent_names])
+        avail_dict = self.env.get_avail_actions(env_state)
+        avail = jnp.stack([avail_dict[name] for name in self.agent_names])
+        return obs, obs_dict["world_state"], avail
+
+    def _reset(self, key):
+        obs_dict, env_state = self.env.reset(key)
+        obs, state, avail = self._observe(obs_dict, env_state)
+        return env_state, obs, state, avail
+
+    def _step(self, key, env_state, actions):
+        jnp = self._jax.numpy
+        action_dict = {name: actions[i] for i, name in enumerate(self.agent_names)}
+        obs_dict, env_state, rewards, dones, _ = self.env.step_env(key, env_state, action_dict)
+        obs, state, avail = self._observe(obs_dict, env_state)
+        alive = env_state.state.unit_alive
+        allies_alive = jnp.any(alive[: self.n_agents])
+        enemies_alive = jnp.any(alive[self.n_agents:])
+        won = allies_alive & ~enemies_alive
+        done = dones["__all__"]
+        time_limit = done & allies_alive & enemies_alive
+        reward = rewards[self.agent_names[0]] * self.reward_scale
+        return env_state, obs, state, avail, reward, done, won, time_limit
+
+    def env_info(self):
+        return {
+            "n_agents": self.n_agents,
+            "n_actions": self.n_actions,
+            "state_shape": self.state_shape,
+            "obs_shape": self.obs_shape,
+            "episode_limit": self.episode_limit,
+        }
+
+
+class SMAXEnv:
+    """One SMAX env with SMAC's ``StarCraft2Env`` interface."""
+
+    def __init__(self, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0, seed=0):
+        self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus)
+        self.n_agents = self.core.n_agents
+        self.episode_limit = self.core.episode_limit
+        self._key = self.core._jax.random.PRNGKey(0 if seed is None else seed)
+        self._env_state = None
+        self._obs = self._state = self._avail = None
+        self._battles_game = self._battles_won = self._timeouts = 0
+
+    def _next_key(self):
+        self._key, key = self.core._jax.random.split(self._key)
+        return key
+
+    def reset(self):
+        self._env_state, obs, state, avail = self.core.reset(self._next_key())
+        self._obs, self._state, self._avail = np.array(obs), np.array(state), np.array(avail)
+        return self.get_obs(), self.get_state()
+
+    def step(self, actions):
+        actions = np.asarray(actions, dtype=np.int32)
+        out = self.core.step(self._next_key(), self._env_state, actions)
+        self._env_state, obs, state, avail, reward, done, won, time_limit = out
+        self._obs, self._state, self._avail = np.array(obs), np.array(state), np.array(avail)
+        done, won, time_limit = bool(done), bool(won), bool(time_limit)
+        info = {}
+        if done:
+            self._battles_game += 1
+            self._battles_won += int(won)
+            self._timeouts += int(time_limit)
+            info = {"battle_won": won, "episode_limit": time_limit}
+        return float(reward), done, info
+
+    def get_obs(self):
+        return [self._obs[i] for i in range(self.n_agents)]
+
+    def get_obs_agent(self, agent_id):
+        return self._obs[agent_id]
+
+    def get_state(self):
+        return self._state
+
+    def get_avail_actions(self):
+        return [self._avail[i] for i in range(self.n_agents)]
+
+    def get_avail_agent_actions(self, agent_id):
+        return self._avail[agent_id]
+
+    def get_env_info(self):
+        return self.core.env_info()
+
+    def get_stats(self):
+        games = max(self._battles_game, 1)
+        return {
+            "battles_won": self._battles_won,
+            "battles_game": self._battles_game,
+            "win_rate": self._battles_won / games,
+            "timeouts": self._timeouts,
+        }
+
+    def close(self):
+        pass
+
+
+class SMAXVectorEnv:
+    """``n_envs`` SMAX envs stepped together by one jitted, vmapped call.
+
+    ``reset()`` and ``step(actions [n, A])`` return numpy arrays with a leading env axis.
+    Envs whose episode has ended keep being stepped by the vmapped call (cheaper than
+    gathering the live ones); callers ignore their outputs.
+    """
+
+    def __init__(self, n_envs, seed, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0):
+        self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus)
+        jax = self.core._jax
+        self.n_envs = n_envs
+        self._jax = jax
+        self._key = jax.random.PRNGKey(0 if seed is None else seed)
+        self._reset = jax.jit(jax.vmap(self.core._reset))
+        self._step = jax.jit(jax.vmap(self.core._step))
+        self._env_state = None
+
+    def _next_keys(self):
+        self._key, key = self._jax.random.split(self._key)
+        return self._jax.random.split(key, self.n_envs)
+
+    def reset(self):
+        self._env_state, obs, state, avail = self._reset(self._next_keys())
+        return np.array(obs), np.array(state), np.array(avail)
+
+    def step(self, actions):
+        out = self._step(self._next_keys(), self._env_state, np.asarray(actions, dtype=np.int32))
+        self._env_state = out[0]
+        return tuple(np.array(x) for x in out[1:])  # writable copies
+
+    def get_env_info(self):
+        return self.core.env_info()
+
+    def close(self):
+        pass
+

@@ -1,0 +1,106 @@
+"""The value learner of QMIX and VDN (``nq_learner``), and the base of the others.
+
+One update: unroll the online and target agents over the sampled episodes, mix, build
+targets with :class:`TargetBuilder`, take an optimizer step on the masked mean squared TD
+error with the global gradient norm clipped. Target networks are hard copies, refreshed
+every ``target_update_interval`` episodes. Subclasses change :meth:`compute_loss` only.
+"""
+
+import copy
+
+import torch
+
+from learners.targets import TargetBuilder
+from modules.mixers import REGISTRY as MIXER_REGISTRY
+
+
+def build_optimizer(params, args):
+    if args.optimizer == "adam":
+        return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+    return torch.optim.RMSprop(params, lr=args.lr, alpha=args.optim_alpha, eps=args.optim_eps, weight_decay=args.weight_decay)
+
+
+class NQLearner:
+    def __init__(self, mac, scheme, logger, args):
+        self.args = args
+        self.mac = mac
+        self.logger = logger
+        self.mixer = MIXER_REGISTRY[args.mixer](args)
+        self.target_mac = copy.deepcopy(mac)
+        self.target_mixer = copy.deepcopy(self.mixer)
+        self.targets = TargetBuilder(args)
+        self.params = list(mac.parameters()) + list(self.mixer.parameters())
+        self.optimiser = build_optimizer(self.params, args)
+        self.last_target_update_episode = 0
+        self.log_stats_t = -args.learner_log_interval - 1
+
+    # --- the update -----------------------------------------------------------------
+    @staticmethod
+    def unpack(batch):
+        """Rewards, actions, terminated, loss mask ``[B, T-1, ...]`` and availability ``[B, T, ...]``."""
+        rewards = batch["reward"][:, :-1]
+        actions = batch["actions"][:, :-1]
+        terminated = batch["terminated"][:, :-1].float()
+        mask = batch["filled"][:, :-1].float()
+        mask[:, 1:] = mask[:, 1:] * (1 - terminated[:, :-1])
+        return rewards, actions, terminated, mask, batch["avail_actions"]
+
+    def compute_loss(self, batch, t_env):
+        """The loss to minimise and the stats to log (tensors, averaged over real steps)."""
+        rewards, actions, terminated, mask, avail_actions = self.unpack(batch)
+        agent_qs = self.mac.unroll(batch)
+        chosen_qs = torch.gather(agent_qs[:, :-1], dim=3, index=actions).squeeze(3)
+        with torch.no_grad():
+            target_agent_qs = self.target_mac.unroll(batch)
+            next_values = self.targets.agent_next_values(target_agent_qs, agent_qs.detach(), avail_actions)
+            target_values = self.target_mixer(next_values, batch["state"])
+            targets = self.targets.returns(rewards, terminated, mask, target_values, t_env)
+        q_tot = self.mixer(chosen_qs, batch["state"][:, :-1])
+        td_error = (q_tot - targets) * mask
+        loss = td_error.pow(2).sum() / mask.sum()
+        n_real = mask.sum()
+        stats = {
+            "loss_td": loss.detach(),
+            "td_error_abs": td_error.abs().sum().detach() / n_real,
+            "q_taken_mean": (q_tot * mask).sum().detach() / n_real,
+            "target_mean": (targets * mask).sum() / n_real,
+        }
+        return loss, stats
+
+    def train(self, batch, t_env, episode_num):
+        loss, stats = self.compute_loss(batch, t_env)
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.args.grad_norm_clip)
+        self.optimiser.step()
+
+        if (episode_num - self.last_target_update_episode) / self.args.target_update_interval >= 1.0:
+            self.update_targets()
+            self.last_target_update_episode = episode_num
+
+        if t_env - self.log_stats_t >= self.args.learner_log_interval:
+            stats["grad_norm"] = grad_norm
+            for key, value in stats.items():
+                self.logger.log_stat(key, float(value), t_env)
+            self.log_stats_t = t_env
+
+    def update_targets(self):
+        self.target_mac.load_state(self.mac)
+        self.target_mixer.load_state_dict(self.mixer.state_dict())
+
+    # --- state ----------------------------------------------------------------------
+    def networks(self):
+        """The learner's modules by name (what a checkpoint stores)."""
+        return {
+            "agent": self.mac.agent,
+            "mixer": self.mixer,
+            "target_agent": self.target_mac.agent,
+            "target_mixer": self.target_mixer,
+        }
+
+    def to(self, device):
+        self.mac.to(device)
+        self.target_mac.to(device)
+        self.mixer.to(device)
+        self.target_mixer.to(device)
+        return self

@@ -1,0 +1,126 @@
+"""Entry point, PyMARL style:
+
+    python src/main.py --config=<alg> --env-config=<env> with key=value nested.key=value
+
+Config layers (later wins): config/default.yaml < config/envs/<env>.yaml <
+config/algs/<alg>.yaml < the ``with`` overrides. The layered config is checked (unknown
+keys, types, values, the env's simulator and map) before Sacred starts the run; a
+problem ends the program with one message naming it.
+"""
+
+import ast
+import os
+import sys
+import warnings
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+from sacred import SETTINGS, Experiment  # noqa: E402
+from sacred.observers import FileStorageObserver  # noqa: E402
+from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
+
+from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
+from utils.logging import get_console_logger  # noqa: E402
+
+SETTINGS.CAPTURE_MODE = "sys"
+SETTINGS.CONFIG.READ_ONLY_CONFIG = False
+
+
+def split_argv(argv):
+    """``(alg, env, sacred_argv)``: pull ``--config`` and ``--env-config`` out of argv."""
+    alg = env = None
+    rest = [argv[0]]
+    args = iter(argv[1:])
+    for arg in args:
+        for flag in ("--config", "--env-config"):
+            if arg == flag:
+                value = next(args, None)
+            elif arg.startswith(flag + "="):
+                value = arg[len(flag) + 1:]
+            else:
+                continue
+            if flag == "--config":
+                alg = value
+            else:
+                env = value
+            break
+        else:
+            rest.append(arg)
+    return alg, env, rest
+
+
+def parse_value(text):
+    """A ``with`` value as Sacred reads it: a Python literal, else the plain string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_overrides(sacred_argv):
+    """The ``with key=value`` overrides as a nested dict."""
+    if "with" not in sacred_argv:
+        return {}
+    overrides = {}
+    for token in sacred_argv[sacred_argv.index("with") + 1:]:
+        if "=" not in token:
+            raise ConfigError(f"'{token}' after 'with' is not key=value (named configs are not used here)")
+        key, text = token.split("=", 1)
+        *parents, leaf = key.split(".")
+        target = overrides
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = parse_value(text)
+    return overrides
+
+
+def prepare_config(argv):
+    """Layer and check the config; returns ``(config, sacred_argv)`` or raises ConfigError."""
+    alg, env, sacred_argv = split_argv(argv)
+    declared = layered_config(alg, env)
+    config = merge_layer(declared, parse_overrides(sacred_argv), "the 'with' overrides", allow_new_keys=False)
+    check_types(declared, config)
+
+    from envs import PREFLIGHT_CHECKS
+    from utils.validation import validate_config
+
+    validate_config(config)
+    PREFLIGHT_CHECKS[config["env"]](**config["env_args"])
+    return config, sacred_argv
+
+
+def build_experiment(config, console_logger):
+    experiment = Experiment("mast", save_git_info=False)
+    experiment.logger = console_logger
+    experiment.captured_out_filter = apply_backspaces_and_linefeeds
+    experiment.add_config(config)
+    map_name = config["env_args"].get("map_name", config["env"])
+    results = os.path.join(config["local_results_path"], "sacred", map_name, config["name"])
+    experiment.observers.append(FileStorageObserver(results))
+
+    @experiment.main
+    def sacred_main(_run, _config, _log):
+        from run import run
+
+        run(_run, dict(_config), _log)
+
+    return experiment
+
+
+def main(argv):
+    console_logger = get_console_logger()
+    try:
+        config, sacred_argv = prepare_config(argv)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # a missing simulator (SMAC/StarCraft II)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    experiment = build_experiment(config, console_logger)
+    run = experiment.run_commandline(sacred_argv)
+    return 0 if run is not None and run.status == "COMPLETED" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

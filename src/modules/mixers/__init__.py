@@ -1,0 +1,6 @@
+"""Mixer registry: ``mixer`` in YAML picks a class here (learners never branch on names)."""
+
+from modules.mixers.qmix import QMixer
+from modules.mixers.vdn import VDNMixer
+
+REGISTRY = {"qmix": QMixer, "vdn": VDNMixer}

@@ -1,0 +1,129 @@
+"""Config layering and validation.
+
+Layers, later wins: ``default.yaml`` < ``envs/<env>.yaml`` < ``algs/<alg>.yaml`` < the
+``with`` overrides of the command line. Every key a user may set is declared in one of
+the YAML files; an override that names an undeclared key or changes a value's type is
+rejected with one message before any work starts.
+"""
+
+import copy
+import os
+from types import SimpleNamespace
+
+import yaml
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config")
+
+
+class ConfigError(ValueError):
+    """A configuration problem the user must fix; the message names the bad value."""
+
+
+def available_configs(subdir):
+    """Names of the YAML files in ``config/<subdir>`` (without extension), sorted."""
+    folder = os.path.join(CONFIG_DIR, subdir)
+    return sorted(name[:-5] for name in os.listdir(folder) if name.endswith(".yaml"))
+
+
+def load_yaml(path):
+    with open(path) as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def load_named_config(subdir, name, option):
+    """Load ``config/<subdir>/<name>.yaml``; an unknown name is a ConfigError listing the known ones."""
+    if name is None:
+        raise ConfigError(f"{option} is required; choose one of: {', '.join(available_configs(subdir))}")
+    path = os.path.join(CONFIG_DIR, subdir, f"{name}.yaml")
+    if not os.path.isfile(path):
+        raise ConfigError(
+            f"unknown {option} '{name}'; choose one of: {', '.join(available_configs(subdir))}"
+        )
+    return load_yaml(path)
+
+
+def merge_layer(base, layer, where, allow_new_keys):
+    """Deep-merge ``layer`` into a copy of ``base``.
+
+    With ``allow_new_keys`` False, a key of ``layer`` that ``base`` lacks is a ConfigError
+    (``where`` names the layer in the message). Nested dicts merge key by key.
+    """
+    merged = copy.deepcopy(base)
+    for key, value in layer.items():
+        if key not in merged:
+            if not allow_new_keys:
+                raise ConfigError(f"unknown config key '{key}' in {where}")
+            merged[key] = copy.deepcopy(value)
+        elif isinstance(merged[key], dict) and isinstance(value, dict):
+            merged[key] = merge_layer(merged[key], value, f"{where} under '{key}'", allow_new_keys)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def layered_config(alg_name, env_name):
+    """default.yaml < envs/<env>.yaml < algs/<alg>.yaml.
+
+    Env and alg files may only set keys that default.yaml declares, except inside
+    ``env_args`` (its keys are the env's own) which the env file declares.
+    """
+    config = load_yaml(os.path.join(CONFIG_DIR, "default.yaml"))
+    env_config = load_named_config("envs", env_name, "--env-config")
+    alg_config = load_named_config("algs", alg_name, "--config")
+    env_args = env_config.pop("env_args", {})
+    config = merge_layer(config, env_config, f"envs/{env_name}.yaml", allow_new_keys=False)
+    config["env_args"] = merge_layer(config.get("env_args") or {}, env_args, "env_args", True)
+    config = merge_layer(config, alg_config, f"algs/{alg_name}.yaml", allow_new_keys=False)
+    return config
+
+
+def _type_name(value):
+    return type(value).__name__
+
+
+def check_types(declared, final, path=""):
+    """Every key of ``final`` must be declared with a value of a compatible type.
+
+    Compatible: the same type; an int where a float is declared; anything where the
+    declared value is None (optional keys); lists of any content for lists.
+    """
+    for key, value in final.items():
+        name = f"{path}{key}"
+        if key not in declared:
+            raise ConfigError(f"unknown config key '{name}'")
+        expected = declared[key]
+        if expected is None or value is None:
+            continue
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise ConfigError(f"config key '{name}' must be a mapping, got {value!r}")
+            check_types(expected, value, f"{name}.")
+            continue
+        if isinstance(expected, bool) != isinstance(value, bool):
+            raise ConfigError(
+                f"config key '{name}' must be {_type_name(expected)}, got {value!r} ({_type_name(value)})"
+            )
+        if isinstance(expected, float) and isinstance(value, int):
+            continue
+        if not isinstance(value, type(expected)):
+            raise ConfigError(
+                f"config key '{name}' must be {_type_name(expected)}, got {value!r} ({_type_name(value)})"
+            )
+
+
+def to_namespace(config):
+    """Recursive SimpleNamespace view of a config dict (``args.sparse.sparsity``)."""
+    if isinstance(config, dict):
+        return SimpleNamespace(**{key: to_namespace(value) for key, value in config.items()})
+    if isinstance(config, list):
+        return [to_namespace(item) for item in config]
+    return config
+
+
+def to_dict(namespace):
+    """Inverse of :func:`to_namespace`."""
+    if isinstance(namespace, SimpleNamespace):
+        return {key: to_dict(value) for key, value in vars(namespace).items()}
+    if isinstance(namespace, list):
+        return [to_dict(item) for item in namespace]
+    return namespace

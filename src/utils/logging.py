@@ -1,0 +1,69 @@
+"""Stats logging to the console, Sacred (info.json and metrics.json) and TensorBoard.
+
+Every stat is logged with the env step it belongs to. In Sacred's info.json each stat
+``key`` has its values and a ``key_T`` list of env steps, as in PyMARL2.
+"""
+
+import logging
+from collections import defaultdict
+
+import numpy as np
+
+
+class Logger:
+    def __init__(self, console_logger):
+        self.console_logger = console_logger
+        self.sacred_run = None
+        self.tb_writer = None
+        self.stats = defaultdict(list)
+
+    def setup_sacred(self, sacred_run):
+        self.sacred_run = sacred_run
+
+    def setup_tensorboard(self, directory):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.tb_writer = SummaryWriter(log_dir=directory)
+
+    def log_stat(self, key, value, t):
+        value = float(value)
+        self.stats[key].append((int(t), value))
+        if self.tb_writer is not None:
+            self.tb_writer.add_scalar(key, value, int(t))
+        if self.sacred_run is not None:
+            info = self.sacred_run.info
+            info.setdefault(key, []).append(value)
+            info.setdefault(key + "_T", []).append(int(t))
+            self.sacred_run.log_scalar(key, value, int(t))
+
+    def latest(self, key, default=None):
+        return self.stats[key][-1][1] if self.stats.get(key) else default
+
+    def print_recent_stats(self):
+        """One block of the latest stats (each averaged over its last 5 values)."""
+        if not self.stats.get("episode"):
+            return
+        t_env, episode = self.stats["episode"][-1]
+        lines = [f"Recent stats | t_env: {t_env:>10} | Episode: {episode:>8.0f}"]
+        cells = []
+        for key in sorted(k for k in self.stats if k != "episode"):
+            window = 1 if key == "epsilon" else 5
+            cells.append(f"{key + ':':<24}{np.mean([v for _, v in self.stats[key][-window:]]):>10.4f}")
+        lines += ["    ".join(cells[i:i + 4]) for i in range(0, len(cells), 4)]
+        self.console_logger.info("\n".join(lines))
+
+    def close(self):
+        if self.tb_writer is not None:
+            self.tb_writer.close()
+
+
+def get_console_logger(name="mast"):
+    """A logger that prints ``[LEVEL time] name message`` to the console, once."""
+    logger = logging.getLogger(name)
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(levelname)s %(asctime)s] %(name)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
