@@ -84,7 +84,10 @@ class SMAXCore:
         allies_alive = jnp.any(alive[: self.n_agents])
         enemies_alive = jnp.any(alive[self.n_agents:])
         won = allies_alive & ~enemies_alive
-        done = dones["__all__"]
+        # SMAX tests its time limit before counting the step, so it would allow one step
+        # more than max_steps; the adapter ends the episode at exactly max_steps instead.
+        out_of_time = env_state.state.step >= self.episode_limit
+        done = dones["__all__"] | out_of_time
         time_limit = done & allies_alive & enemies_alive
         reward = rewards[self.agent_names[0]] * self.reward_scale
         return env_state, obs, state, avail, reward, done, won, time_limit
@@ -161,6 +164,14 @@ class SMAXEnv:
             "timeouts": self._timeouts,
         }
 
+    def state_dict(self):
+        """The PRNG key and battle counters (every episode starts with a reset, so no game state)."""
+        return {"key": np.asarray(self._key), "battles": [self._battles_game, self._battles_won, self._timeouts]}
+
+    def load_state_dict(self, state):
+        self._key = self.core._jax.numpy.asarray(state["key"])
+        self._battles_game, self._battles_won, self._timeouts = state["battles"]
+
     def close(self):
         pass
 
@@ -198,6 +209,13 @@ class SMAXVectorEnv:
 
     def get_env_info(self):
         return self.core.env_info()
+
+    def state_dict(self):
+        """The PRNG key (every episode starts with a reset, so no game state)."""
+        return {"key": np.asarray(self._key)}
+
+    def load_state_dict(self, state):
+        self._key = self._jax.numpy.asarray(state["key"])
 
     def close(self):
         pass

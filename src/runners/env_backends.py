@@ -24,6 +24,22 @@ def _stack_observations(observations):
     return np.stack(obs), np.stack(state), np.stack(avail)
 
 
+def _env_state(env):
+    """An env's resumable state (its PRNG key, ...). SMAC's StarCraft2Env keeps its randomness
+    inside the game process, where it cannot be saved, so such an env contributes None."""
+    return env.state_dict() if hasattr(env, "state_dict") else None
+
+
+def _load_env_state(env, state):
+    if state is not None:
+        env.load_state_dict(state)
+
+
+def _check_env_count(states, n_envs):
+    if len(states) != n_envs:
+        raise ValueError(f"it holds the state of {len(states)} envs, this run steps {n_envs} (batch_size_run)")
+
+
 class InProcessEnvs:
     """Envs stepped one after another in this process (the ``episode`` runner)."""
 
@@ -49,6 +65,15 @@ class InProcessEnvs:
     def get_stats(self):
         return [env.get_stats() for env in self.envs]
 
+    def state_dict(self):
+        """Each env's resumable state, in env order."""
+        return [_env_state(env) for env in self.envs]
+
+    def load_state_dict(self, states):
+        _check_env_count(states, len(self.envs))
+        for env, state in zip(self.envs, states):
+            _load_env_state(env, state)
+
     def close(self):
         for env in self.envs:
             env.close()
@@ -70,6 +95,11 @@ def _worker(remote, env_name, env_args):
                 remote.send(("ok", env.get_env_info()))
             elif command == "get_stats":
                 remote.send(("ok", env.get_stats()))
+            elif command == "state_dict":
+                remote.send(("ok", _env_state(env)))
+            elif command == "load_state_dict":
+                _load_env_state(env, data)
+                remote.send(("ok", None))
             elif command == "close":
                 env.close()
                 remote.close()
@@ -123,20 +153,26 @@ class SubprocessEnvs:
             raise WorkerError(f"parallel runner worker {i} raised:\n{payload}")
         return payload
 
+    def _send(self, i, command, data=None):
+        try:
+            self.remotes[i].send((command, data))
+        except (BrokenPipeError, OSError):
+            raise WorkerError(f"parallel runner worker {i} died (exit code {self.processes[i].exitcode})") from None
+
     def _call(self, i, command, data, startup=False):
-        self.remotes[i].send((command, data))
+        self._send(i, command, data)
         return self._receive(i, startup)
 
     def reset(self):
-        for remote in self.remotes:
-            remote.send(("reset", None))
+        for i in range(len(self.remotes)):
+            self._send(i, "reset")
         self._observations = [self._receive(i) for i in range(len(self.remotes))]
         return _stack_observations(self._observations)
 
     def step(self, actions, active):
         n = len(self.remotes)
         for i in np.flatnonzero(active):
-            self.remotes[i].send(("step", actions[i]))
+            self._send(i, "step", actions[i])
         reward, done, infos = np.zeros(n, np.float32), np.ones(n, bool), [{} for _ in range(n)]
         for i in np.flatnonzero(active):
             reward[i], done[i], infos[i], self._observations[i] = self._receive(i)
@@ -144,6 +180,15 @@ class SubprocessEnvs:
 
     def get_stats(self):
         return [self._call(i, "get_stats", None) for i in range(len(self.remotes))]
+
+    def state_dict(self):
+        """Each worker env's resumable state, in env order."""
+        return [self._call(i, "state_dict", None) for i in range(len(self.remotes))]
+
+    def load_state_dict(self, states):
+        _check_env_count(states, len(self.remotes))
+        for i, state in enumerate(states):
+            self._call(i, "load_state_dict", state)
 
     def close(self):
         for remote, process in zip(self.remotes, self.processes):
@@ -187,6 +232,15 @@ class VectorizedEnvs:
 
     def get_stats(self):
         return [{"battles_won": int(w), "battles_game": int(g)} for w, g in zip(self._won, self._games)]
+
+    def state_dict(self):
+        """The vector env's PRNG key and the per-env battle counters."""
+        return {"vector_env": self.vector_env.state_dict(), "won": self._won.copy(), "games": self._games.copy()}
+
+    def load_state_dict(self, state):
+        _check_env_count(state["won"], self.n_envs)
+        self.vector_env.load_state_dict(state["vector_env"])
+        self._won[:], self._games[:] = state["won"], state["games"]
 
     def close(self):
         self.vector_env.close()

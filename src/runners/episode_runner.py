@@ -40,6 +40,26 @@ class EpisodeRunner:
     def close_env(self):
         self.envs.close()
 
+    def state_dict(self):
+        """t_env, the episode stats gathered since they were last logged, and the envs' state."""
+        return {
+            "t_env": self.t_env,
+            "log_train_stats_t": self.log_train_stats_t,
+            "train_returns": list(self.train_returns),
+            "test_returns": list(self.test_returns),
+            "train_stats": dict(self.train_stats),
+            "test_stats": dict(self.test_stats),
+            "envs": self.envs.state_dict(),
+        }
+
+    def load_state_dict(self, state):
+        self.envs.load_state_dict(state["envs"])
+        self.t_env = state["t_env"]
+        self.log_train_stats_t = state["log_train_stats_t"]
+        self.train_returns, self.test_returns = list(state["train_returns"]), list(state["test_returns"])
+        self.train_stats = defaultdict(float, state["train_stats"])
+        self.test_stats = defaultdict(float, state["test_stats"])
+
     def _new_batch(self):
         return EpisodeBatch(
             self.scheme, self.groups, self.batch_size, self.episode_limit + 1,

@@ -5,6 +5,7 @@ Every stat is logged with the env step it belongs to. In Sacred's info.json each
 """
 
 import logging
+import sys
 from collections import defaultdict
 
 import numpy as np
@@ -52,16 +53,34 @@ class Logger:
         lines += ["    ".join(cells[i:i + 4]) for i in range(0, len(cells), 4)]
         self.console_logger.info("\n".join(lines))
 
+    def flush(self):
+        """Push buffered TensorBoard events to disk (done with every checkpoint)."""
+        if self.tb_writer is not None:
+            self.tb_writer.flush()
+
     def close(self):
         if self.tb_writer is not None:
             self.tb_writer.close()
+
+
+class CurrentStdoutHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stdout`` is at the time of writing, so that Sacred's
+    output capture (which swaps ``sys.stdout`` once a run starts) records the log."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _):
+        pass
 
 
 def get_console_logger(name="mast"):
     """A logger that prints ``[LEVEL time] name message`` to the console, once."""
     logger = logging.getLogger(name)
     if not logger.handlers:
-        handler = logging.StreamHandler()
+        handler = CurrentStdoutHandler()
         handler.setFormatter(logging.Formatter("[%(levelname)s %(asctime)s] %(name)s %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)

@@ -1,0 +1,95 @@
+"""Learning curves and a summary table from Sacred run folders.
+
+Each ``--group LABEL=GLOB`` names a set of run folders (``results/sacred/<map>/<name>/<id>``)
+plotted as one curve of ``--metric`` against env steps (mean of the runs, with each run
+faint). Prints, per run: the last value, the best value, the env steps of the first
+value >= ``--threshold`` and the wall time from Sacred's run.json.
+
+    python benchmarks/plot_curves.py --group "QMIX=results/sacred/3m/qmix_bench/*" \
+        --out docs/img/qmix_3m.png --title "Dense QMIX on SMAX 3m" --threshold 0.9
+"""
+
+import argparse
+import datetime
+import glob
+import json
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def load_run(folder, metric):
+    with open(os.path.join(folder, "info.json")) as handle:
+        info = json.load(handle)
+    with open(os.path.join(folder, "run.json")) as handle:
+        run = json.load(handle)
+    with open(os.path.join(folder, "config.json")) as handle:
+        config = json.load(handle)
+    start = datetime.datetime.fromisoformat(run["start_time"])
+    stop = datetime.datetime.fromisoformat(run.get("stop_time") or run["heartbeat"])
+    return {
+        "folder": folder,
+        "seed": config["seed"],
+        "status": run["status"],
+        "steps": np.array(info.get(metric + "_T", [])),
+        "values": np.array(info.get(metric, [])),
+        "wall_s": (stop - start).total_seconds(),
+    }
+
+
+def first_step_at(run, threshold):
+    reached = np.flatnonzero(run["values"] >= threshold)
+    return int(run["steps"][reached[0]]) if reached.size else None
+
+
+def mean_curve(runs):
+    """Mean over runs on the steps all of them logged (runs log at nearly the same steps)."""
+    length = min(len(run["values"]) for run in runs)
+    steps = np.mean([run["steps"][:length] for run in runs], axis=0)
+    return steps, np.mean([run["values"][:length] for run in runs], axis=0)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--group", action="append", required=True, help="LABEL=GLOB of run folders")
+    parser.add_argument("--metric", default="test_battle_won_mean")
+    parser.add_argument("--threshold", type=float, default=0.9)
+    parser.add_argument("--out", required=True, help="PNG file to write")
+    parser.add_argument("--title", default="")
+    options = parser.parse_args()
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    print(f"| group | seed | status | env steps | last {options.metric} | best | first >= {options.threshold} at | wall time |")
+    print("|---|---|---|---|---|---|---|---|")
+    for spec in options.group:
+        label, pattern = spec.split("=", 1)
+        runs = [load_run(folder, options.metric) for folder in sorted(glob.glob(pattern))
+                if os.path.isfile(os.path.join(folder, "info.json"))]
+        runs = [run for run in runs if run["values"].size]
+        if not runs:
+            raise SystemExit(f"no runs with {options.metric} match {pattern}")
+        for run in runs:
+            axis.plot(run["steps"], run["values"], alpha=0.25, linewidth=0.8)
+            reached = first_step_at(run, options.threshold)
+            print(f"| {label} | {run['seed']} | {run['status']} | {run['steps'][-1]} | {run['values'][-1]:.3f} | "
+                  f"{run['values'].max():.3f} | {reached if reached is not None else 'never'} | "
+                  f"{run['wall_s'] / 60:.1f} min |")
+        steps, values = mean_curve(runs)
+        axis.plot(steps, values, linewidth=2, label=f"{label} (mean of {len(runs)})")
+    axis.set_xlabel("environment steps")
+    axis.set_ylabel(options.metric)
+    axis.set_title(options.title)
+    axis.grid(alpha=0.3)
+    axis.legend()
+    os.makedirs(os.path.dirname(options.out) or ".", exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(options.out, dpi=110)
+    print(f"wrote {options.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""The three runners collect well-formed episodes; a dead parallel worker is named."""
+
+import os
+import signal
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from run import build_scheme
+from runners import REGISTRY as RUNNER_REGISTRY
+from runners.env_backends import SubprocessEnvs, WorkerError
+from utils.config import layered_config, to_namespace
+from utils.logging import Logger, get_console_logger
+
+
+def runner_args(runner, batch_size_run):
+    config = layered_config("qmix", "smax")
+    config.update(runner=runner, batch_size_run=batch_size_run, seed=5, parallel_worker_timeout=60)
+    args = to_namespace(config)
+    args.device = "cpu"
+    return args
+
+
+class UniformRandomController:
+    """Picks uniformly among available actions (the runner's only need of a controller)."""
+
+    def __init__(self):
+        self.action_selector = SimpleNamespace(epsilon=1.0)
+
+    def init_hidden(self, batch_size):
+        pass
+
+    def select_actions(self, batch, t, t_env, test_mode=False):
+        avail = batch["avail_actions"][:, t].float()
+        avail[avail.sum(-1) == 0] = 1.0
+        return torch.multinomial(avail.view(-1, avail.shape[-1]), 1).view(avail.shape[:2])
+
+
+def collect(runner_name, batch_size_run):
+    args = runner_args(runner_name, batch_size_run)
+    runner = RUNNER_REGISTRY[runner_name](args, Logger(get_console_logger()))
+    try:
+        scheme, groups, preprocess = build_scheme(runner.get_env_info())
+        runner.setup(scheme, groups, preprocess, UniformRandomController())
+        return runner.run(test_mode=False), runner.t_env
+    finally:
+        runner.close_env()
+
+
+@pytest.mark.parametrize("runner_name, batch_size_run", [("episode", 1), ("vectorized", 4), ("parallel", 2)])
+def test_runner_collects_well_formed_episodes(runner_name, batch_size_run):
+    batch, t_env = collect(runner_name, batch_size_run)
+    filled = batch["filled"].squeeze(-1)
+    lengths = filled.sum(dim=1) - 1  # the state after the last transition is stored too
+    assert t_env == int(lengths.sum())
+    for episode in range(batch_size_run):
+        length = int(lengths[episode])
+        assert filled[episode, : length + 1].all() and not filled[episode, length + 1:].any()
+        terminated = batch["terminated"][episode, :, 0]
+        assert terminated[: length - 1].sum() == 0 and terminated[length:].sum() == 0
+        chosen = batch["actions"][episode, :length]
+        avail = batch["avail_actions"][episode, :length]
+        assert torch.gather(avail, -1, chosen).all(), "an unavailable action was stored"
+        assert (batch["actions_onehot"][episode, :length].argmax(-1) == chosen.squeeze(-1)).all()
+        assert batch["state"][episode, length].abs().sum() > 0  # the final state is stored
+
+
+def test_parallel_worker_that_dies_is_named():
+    config = layered_config("qmix", "smax")
+    envs = SubprocessEnvs("smax", config["env_args"], n_envs=2, seed=0, timeout=60)
+    try:
+        envs.reset()
+        os.kill(envs.processes[1].pid, signal.SIGKILL)
+        envs.processes[1].join(timeout=10)
+        with pytest.raises(WorkerError, match="worker 1 died"):
+            envs.step(np.full((2, 3), 4), np.array([True, True]))
+    finally:
+        envs.close()

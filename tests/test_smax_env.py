@@ -1,0 +1,44 @@
+"""The SMAX adapter keeps SMAC's interface and SMAC's episode semantics."""
+
+import numpy as np
+import pytest
+
+from envs.smax import SMAXEnv, SMAXVectorEnv
+
+STOP = 4  # SMAX's "stop" action: always available, even to a dead agent
+
+
+@pytest.fixture(scope="module")
+def env():
+    return SMAXEnv(map_name="3m", max_steps=12, reward_scale=10.0, seed=0)
+
+
+def test_env_info_has_smac_keys(env):
+    info = env.get_env_info()
+    assert info == {"n_agents": 3, "n_actions": 8, "state_shape": info["state_shape"],
+                    "obs_shape": info["obs_shape"], "episode_limit": 12}
+    env.reset()
+    assert len(env.get_obs()) == 3 and env.get_obs()[0].shape == (info["obs_shape"],)
+    assert env.get_state().shape == (info["state_shape"],)
+    assert np.stack(env.get_avail_actions()).shape == (3, 8)
+
+
+def test_time_limit_ends_the_episode_at_exactly_max_steps(env):
+    env.reset()
+    steps, done = 0, False
+    while not done:
+        _, done, info = env.step([STOP] * 3)  # standing still, nobody is in range: a time-out
+        steps += 1
+    assert steps == 12
+    assert info == {"battle_won": False, "episode_limit": True}
+    assert env.get_stats()["timeouts"] >= 1
+
+
+def test_vector_env_matches_the_time_limit_and_reward_scale():
+    vector = SMAXVectorEnv(2, seed=0, map_name="3m", max_steps=5, reward_scale=10.0)
+    vector.reset()
+    for step in range(5):
+        obs, state, avail, reward, done, won, time_limit = vector.step(np.full((2, 3), STOP))
+        assert obs.shape == (2, 3, vector.core.obs_shape) and state.shape == (2, vector.core.state_shape)
+        assert done.tolist() == [step == 4] * 2
+    assert time_limit.tolist() == [True, True] and won.tolist() == [False, False]
