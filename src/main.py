@@ -9,18 +9,18 @@ problem ends the program with one message naming it.
 """
 
 import ast
-import os
 import sys
 import warnings
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 from sacred import SETTINGS, Experiment  # noqa: E402
-from sacred.observers import FileStorageObserver  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
+from utils.checkpoint import CheckpointError  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
 from utils.logging import get_console_logger  # noqa: E402
+from utils.observers import ObserverError, build_observers  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"
 SETTINGS.CONFIG.READ_ONLY_CONFIG = False
@@ -94,15 +94,19 @@ def build_experiment(config, console_logger):
     experiment.logger = console_logger
     experiment.captured_out_filter = apply_backspaces_and_linefeeds
     experiment.add_config(config)
-    map_name = config["env_args"].get("map_name", config["env"])
-    results = os.path.join(config["local_results_path"], "sacred", map_name, config["name"])
-    experiment.observers.append(FileStorageObserver(results))
+    experiment.observers.extend(build_observers(config))
 
     @experiment.main
     def sacred_main(_run, _config, _log):
         from run import run
 
-        run(_run, dict(_config), _log)
+        try:
+            run(_run, dict(_config), _log)
+        except (CheckpointError, ConfigError) as error:
+            # One line, no traceback; Sacred still records the run as FAILED with this error.
+            # (A ConfigError here is one only the built networks can reveal: sparse.dense_layers.)
+            _log.error(f"error: {error}")
+            raise SystemExit(2) from error
 
     return experiment
 
@@ -117,7 +121,11 @@ def main(argv):
     except RuntimeError as error:  # a missing simulator (SMAC/StarCraft II)
         print(f"error: {error}", file=sys.stderr)
         return 2
-    experiment = build_experiment(config, console_logger)
+    try:
+        experiment = build_experiment(config, console_logger)
+    except ObserverError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     run = experiment.run_commandline(sacred_argv)
     return 0 if run is not None and run.status == "COMPLETED" else 1
 

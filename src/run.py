@@ -2,6 +2,7 @@
 log and save until ``t_max`` environment steps."""
 
 import datetime
+import math
 import os
 import random
 import time
@@ -14,15 +15,10 @@ from components.transforms import OneHot
 from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
-from utils.checkpoint import (
-    CheckpointError,
-    atomic_torch_save,
-    load_module_state,
-    load_torch_file,
-    resolve_checkpoint,
-)
 from utils.config import to_namespace
 from utils.logging import Logger
+from utils.progress import ProgressReporter, terminal_stream
+from utils.run_state import LoopCounters, open_checkpoint, restore_run_state, run_parts, save_run_state
 
 
 def run(sacred_run, config, console_logger):
@@ -36,14 +32,20 @@ def run(sacred_run, config, console_logger):
     torch.set_num_threads(args.torch_threads)
     seed_everything(args.seed)
 
-    map_name = getattr(args.env_args, "map_name", args.env)
-    args.unique_token = f"{args.name}_seed{args.seed}_{map_name}_{datetime.datetime.now():%Y-%m-%d_%H-%M-%S}"
+    checkpoint = open_checkpoint(args) if args.checkpoint_path else None
+    if checkpoint is not None and not args.evaluate:
+        # A resumed run continues the saved one: same unique_token, so the same model and TensorBoard directories.
+        args.unique_token = checkpoint.meta["unique_token"]
+    else:
+        map_name = getattr(args.env_args, "map_name", args.env)
+        args.unique_token = f"{args.name}_seed{args.seed}_{map_name}_{datetime.datetime.now():%Y-%m-%d_%H-%M-%S}"
+    sacred_run.info["unique_token"] = args.unique_token
     logger = Logger(console_logger)
     logger.setup_sacred(sacred_run)
     if args.use_tensorboard:
         logger.setup_tensorboard(os.path.join(args.local_results_path, "tb_logs", args.unique_token))
     try:
-        run_sequential(args, logger)
+        run_sequential(args, logger, checkpoint)
     finally:
         logger.close()
 
@@ -90,86 +92,82 @@ def build_components(args, logger):
     return runner, buffer, learner
 
 
-def save_checkpoint(learner, args, t_env, episode):
-    path = os.path.join(args.local_results_path, "models", args.unique_token, str(t_env))
-    state = {
-        "networks": {name: module.state_dict() for name, module in learner.networks().items()},
-        "optimiser": learner.optimiser.state_dict(),
-        "t_env": t_env,
-        "episode": episode,
-    }
-    atomic_torch_save(state, os.path.join(path, "learner.pt"))
-    return path
-
-
-def load_checkpoint(learner, args, logger):
-    """Load the networks and optimizer of ``args.checkpoint_path``; returns the step loaded."""
-    path, step = resolve_checkpoint(args.checkpoint_path, args.load_step)
-    file = os.path.join(path, "learner.pt")
-    state = load_torch_file(file)
-    for name, module in learner.networks().items():
-        if name not in state.get("networks", {}):
-            raise CheckpointError(f"checkpoint {file} has no '{name}' network")
-        load_module_state(module, state["networks"][name], name, file)
-    learner.optimiser.load_state_dict(state["optimiser"])
-    logger.console_logger.info(f"Loaded checkpoint {path} (t_env {step})")
-    return step
-
-
-def evaluate_sequential(args, runner, logger):
-    for _ in range(max(1, args.test_nepisode // runner.batch_size)):
+def evaluate_sequential(args, runner, learner, logger, checkpoint):
+    """``test_nepisode`` test episodes with the checkpoint's networks; logs and reports the
+    win rate and return at the checkpoint's t_env."""
+    restore_run_state(checkpoint, args, {"learner": learner}, logger.console_logger)
+    runner.t_env = checkpoint.step
+    for _ in range(n_test_runs(args, runner)):
         runner.run(test_mode=True)
-    logger.print_recent_stats()
+    win_rate, mean_return = logger.latest("test_battle_won_mean"), logger.latest("test_return_mean")
+    logger.console_logger.info(
+        f"Evaluated {checkpoint.path} over {n_test_runs(args, runner) * runner.batch_size} test episodes: "
+        f"win rate {'-' if win_rate is None else f'{win_rate:.3f}'}, return {mean_return:.3f}"
+    )
 
 
-def run_sequential(args, logger):
+def n_test_runs(args, runner):
+    """Runner calls that collect at least ``test_nepisode`` test episodes."""
+    return math.ceil(args.test_nepisode / runner.batch_size)
+
+
+def run_sequential(args, logger, checkpoint):
+    """Train until ``t_max`` env steps (from ``checkpoint``'s state when resuming), or with
+    ``evaluate`` only test the checkpoint."""
     runner, buffer, learner = build_components(args, logger)
     log = logger.console_logger
-
-    if args.checkpoint_path:
-        runner.t_env = load_checkpoint(learner, args, logger)
     if args.evaluate:
-        evaluate_sequential(args, runner, logger)
+        evaluate_sequential(args, runner, learner, logger, checkpoint)
         runner.close_env()
         return
 
-    episode = 0
-    last_test_t = -args.test_interval - 1
-    last_log_t = -args.log_interval - 1
-    last_save_t = runner.t_env
-    n_test_runs = max(1, args.test_nepisode // runner.batch_size)
-    start_time = last_time = time.time()
+    counters = LoopCounters.fresh(args)
+    parts = run_parts(learner, runner, buffer, counters)
+    if checkpoint is not None:
+        restore_run_state(checkpoint, args, parts, log)
+        log.info(f"Resumed {checkpoint.path}: t_env {runner.t_env}, episode {counters.episode}")
+    start_time = time.time()
     log.info(f"Beginning training for {args.t_max} timesteps")
+    progress = ProgressReporter(args.t_max, runner.t_env, log, terminal_stream(args.progress_bar))
+    try:
+        while runner.t_env <= args.t_max:
+            episode_batch = runner.run(test_mode=False)
+            buffer.insert_episode_batch(episode_batch)
+            counters.episode += args.batch_size_run
 
-    while runner.t_env <= args.t_max:
-        episode_batch = runner.run(test_mode=False)
-        buffer.insert_episode_batch(episode_batch)
-        episode += args.batch_size_run
+            if buffer.can_sample(args.batch_size):
+                sample = buffer.sample(args.batch_size)
+                sample = sample[:, : sample.max_t_filled()]
+                if sample.device != args.device:
+                    sample.to(args.device)
+                learner.train(sample, runner.t_env, counters.episode)
 
-        if buffer.can_sample(args.batch_size):
-            sample = buffer.sample(args.batch_size)
-            sample = sample[:, : sample.max_t_filled()]
-            if sample.device != args.device:
-                sample.to(args.device)
-            learner.train(sample, runner.t_env, episode)
+            if (runner.t_env - counters.last_test_t) / args.test_interval >= 1.0:
+                counters.last_test_t = runner.t_env
+                for _ in range(n_test_runs(args, runner)):
+                    runner.run(test_mode=True)
 
-        if (runner.t_env - last_test_t) / args.test_interval >= 1.0:
-            elapsed = time.time() - last_time
-            log.info(f"t_env: {runner.t_env} / {args.t_max} | {elapsed:.1f} s since last test | "
-                     f"{runner.t_env / max(time.time() - start_time, 1e-9):.0f} env steps/s overall")
-            last_time = time.time()
-            last_test_t = runner.t_env
-            for _ in range(n_test_runs):
-                runner.run(test_mode=True)
+            if (runner.t_env - counters.last_log_t) >= args.log_interval:
+                logger.log_stat("episode", counters.episode, runner.t_env)
+                progress.log_line(runner.t_env, logger)
+                logger.print_recent_stats()
+                counters.last_log_t = runner.t_env
 
-        if args.save_model and (runner.t_env - last_save_t >= args.save_model_interval):
-            last_save_t = runner.t_env
-            log.info(f"Saving checkpoint to {save_checkpoint(learner, args, runner.t_env, episode)}")
+            # Last in the iteration, so that a checkpoint holds the state between two iterations.
+            if args.save_model and (runner.t_env - counters.last_save_t >= args.save_model_interval):
+                counters.last_save_t = runner.t_env
+                save(args, parts, runner.t_env, logger)
+            progress.update(runner.t_env, logger)
+    finally:
+        progress.close()
 
-        if (runner.t_env - last_log_t) >= args.log_interval:
-            logger.log_stat("episode", episode, runner.t_env)
-            logger.print_recent_stats()
-            last_log_t = runner.t_env
-
+    if args.save_model and counters.last_save_t != runner.t_env:
+        save(args, parts, runner.t_env, logger)  # the final state; the save schedule is left as it was
     runner.close_env()
     log.info(f"Finished training: {runner.t_env} env steps in {time.time() - start_time:.1f} s")
+
+
+def save(args, parts, t_env, logger):
+    """Checkpoint the run at ``t_env``, with the TensorBoard events up to it flushed to disk."""
+    logger.flush()
+    logger.console_logger.info(f"Saved checkpoint {save_run_state(args, parts, t_env)}")

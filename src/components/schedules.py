@@ -12,3 +12,22 @@ class LinearSchedule:
             return self.finish
         fraction = min(max(t / self.duration, 0.0), 1.0)
         return self.start + fraction * (self.finish - self.start)
+
+
+class PiecewiseConstantSchedule:
+    """A value that changes in steps: ``steps`` is a list of ``[t, value]`` sorted by ``t``,
+    the first at ``t = 0``; each value holds from its ``t`` until the next listed ``t``."""
+
+    def __init__(self, steps):
+        if not steps or steps[0][0] != 0:
+            raise ValueError(f"a piecewise constant schedule must start at t = 0, got {steps!r}")
+        self.starts = [start for start, _ in steps]
+        self.values = [value for _, value in steps]
+
+    def eval(self, t):
+        current = self.values[0]
+        for start, value in zip(self.starts, self.values):
+            if t < start:
+                break
+            current = value
+        return current

@@ -3,7 +3,9 @@
 One update: unroll the online and target agents over the sampled episodes, mix, build
 targets with :class:`TargetBuilder`, take an optimizer step on the masked mean squared TD
 error with the global gradient norm clipped. Target networks are hard copies, refreshed
-every ``target_update_interval`` episodes. Subclasses change :meth:`compute_loss` only.
+every ``target_update_interval`` episodes. Subclasses change :meth:`compute_loss`; one with
+networks of its own (WQMIX's central Q) creates them before calling ``__init__`` and lists
+them in :meth:`networks`, where the optimizer (and the sparse trainer) find them.
 """
 
 import copy
@@ -12,6 +14,8 @@ import torch
 
 from learners.targets import TargetBuilder
 from modules.mixers import REGISTRY as MIXER_REGISTRY
+from sparse import SparseTrainer
+from utils.checkpoint import load_module_state
 
 
 def build_optimizer(params, args):
@@ -29,10 +33,13 @@ class NQLearner:
         self.target_mac = copy.deepcopy(mac)
         self.target_mixer = copy.deepcopy(self.mixer)
         self.targets = TargetBuilder(args)
-        self.params = list(mac.parameters()) + list(self.mixer.parameters())
+        self.params = [param for name, network in self.networks().items() if not name.startswith("target_")
+                       for param in network.parameters()]
         self.optimiser = build_optimizer(self.params, args)
         self.last_target_update_episode = 0
         self.log_stats_t = -args.learner_log_interval - 1
+        # Built last: it masks the networks above, and their targets, before any use.
+        self.sparse = SparseTrainer(self.networks(), self.optimiser, args) if args.sparse.enabled else None
 
     # --- the update -----------------------------------------------------------------
     @staticmethod
@@ -71,8 +78,12 @@ class NQLearner:
         loss, stats = self.compute_loss(batch, t_env)
         self.optimiser.zero_grad(set_to_none=True)
         loss.backward()
+        if self.sparse is not None:
+            self.sparse.after_backward(t_env)
         grad_norm = torch.nn.utils.clip_grad_norm_(self.params, self.args.grad_norm_clip)
         self.optimiser.step()
+        if self.sparse is not None:
+            self.sparse.after_step(t_env)
 
         if (episode_num - self.last_target_update_episode) / self.args.target_update_interval >= 1.0:
             self.update_targets()
@@ -80,8 +91,11 @@ class NQLearner:
 
         if t_env - self.log_stats_t >= self.args.learner_log_interval:
             stats["grad_norm"] = grad_norm
+            stats["td_lambda"] = self.targets.lambda_at(t_env)
             for key, value in stats.items():
                 self.logger.log_stat(key, float(value), t_env)
+            if self.sparse is not None:
+                self.sparse.log_stats(self.logger, t_env)
             self.log_stats_t = t_env
 
     def update_targets(self):
@@ -90,7 +104,8 @@ class NQLearner:
 
     # --- state ----------------------------------------------------------------------
     def networks(self):
-        """The learner's modules by name (what a checkpoint stores)."""
+        """The learner's modules by name (what a checkpoint stores). The optimizer trains every
+        one whose name does not start with ``target_``; ``target_<name>`` is the copy of ``<name>``."""
         return {
             "agent": self.mac.agent,
             "mixer": self.mixer,
@@ -98,9 +113,37 @@ class NQLearner:
             "target_mixer": self.target_mixer,
         }
 
+    def state_dict(self):
+        """Everything a checkpoint needs to continue training: networks (online and target),
+        optimizer and counters. A component with state of its own adds an entry here."""
+        return {
+            "networks": {name: module.state_dict() for name, module in self.networks().items()},
+            "optimiser": self.optimiser.state_dict(),
+            "last_target_update_episode": self.last_target_update_episode,
+            "log_stats_t": self.log_stats_t,
+            "sparse": None if self.sparse is None else self.sparse.state_dict(),
+        }
+
+    def load_state_dict(self, state):
+        """Inverse of :meth:`state_dict`; a ValueError names what does not fit this learner."""
+        saved, expected = set(state["networks"]), set(self.networks())
+        if saved != expected:
+            raise ValueError(f"it holds networks {sorted(saved)}, this learner has {sorted(expected)}")
+        for name, module in self.networks().items():
+            load_module_state(module, state["networks"][name], name)
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.last_target_update_episode = state["last_target_update_episode"]
+        self.log_stats_t = state["log_stats_t"]
+        if self.sparse is not None:
+            if state.get("sparse") is None:
+                raise ValueError("it holds no sparse masks, and this run has sparse.enabled=True")
+            self.sparse.load_state_dict(state["sparse"])
+
     def to(self, device):
         self.mac.to(device)
         self.target_mac.to(device)
         self.mixer.to(device)
         self.target_mixer.to(device)
+        if self.sparse is not None:
+            self.sparse.to(device)
         return self

@@ -1,14 +1,33 @@
 """Target construction, in one place for every value-based learner.
 
-Per agent, the value of each next state is an operator over the target network's
-Q-values of the available actions (``max``), or, with double Q, the target network's
-value of the action the online network picks. The learner mixes those values with its
-target mixer and turns them into TD(lambda) returns with :func:`build_td_lambda_targets`.
+Next-state values. Per agent, an operator over the target network's Q-values of the
+available actions takes the place of Q-learning's max (``target_operator``):
+
+- ``max``: the hard max; with ``double_q`` the online network picks the action and the
+  target network values it.
+- ``soft_mellowmax``: Soft Mellowmax (MAST.md section 2),
+  ``(1/omega) log sum_a softmax(alpha W)_a exp(omega Q_a)`` with Q the target network's Qs.
+  Double Q composes through the softmax weights: with ``double_q`` the weights W come from
+  the network that selects (the online one), the values Q from the one that evaluates
+  (the target); without it W is Q. So ``double_q`` keeps one meaning under both operators
+  (an ablation of the operator does not also switch off double Q), and the operator is a
+  smooth relaxation of the max target: as alpha grows the weights become one-hot on W's
+  argmax, giving the double-Q value (or the max without double Q); alpha = 0 gives
+  Mellowmax of the target Qs.
+
+The learner mixes those values with its target mixer. Learners that value joint actions
+directly (RES) reduce a set of candidate joint values with
+:meth:`TargetBuilder.candidate_next_values` instead.
+
+Returns: TD(lambda) over the episode with :func:`build_td_lambda_targets`; lambda follows
+``td_lambda_schedule`` (piecewise constant in env steps) or, when that is empty, is the
+constant ``td_lambda``.
 """
 
 import torch
 
-from utils.rl_utils import build_td_lambda_targets
+from components.schedules import PiecewiseConstantSchedule
+from utils.rl_utils import build_td_lambda_targets, greedy_actions, soft_mellowmax, softmax_weighted_value
 
 
 class TargetBuilder:
@@ -16,19 +35,54 @@ class TargetBuilder:
         self.double_q = args.double_q
         self.gamma = args.gamma
         self.n_agents = args.n_agents
-        self.td_lambda = args.td_lambda
+        self.operator = args.target_operator
+        self.sm_omega = args.sm_omega
+        self.sm_alpha = args.sm_alpha
+        self.res_beta = args.res_beta
+        self.lambda_schedule = PiecewiseConstantSchedule(args.td_lambda_schedule or [[0, args.td_lambda]])
 
-    def agent_next_values(self, target_agent_qs, online_agent_qs, avail_actions):
-        """Per-agent state values ``[B, T, agents]`` from Qs ``[B, T, agents, actions]``."""
-        available = avail_actions > 0
-        if self.double_q:
-            picked = online_agent_qs.masked_fill(~available, -float("inf")).argmax(dim=-1, keepdim=True)
-            return torch.gather(target_agent_qs, -1, picked).squeeze(-1)
-        best = target_agent_qs.masked_fill(~available, -float("inf")).max(dim=-1).values
-        return torch.where(available.any(dim=-1), best, torch.zeros_like(best))
+    def agent_next_values(self, target_agent_qs, online_agent_qs, avail_actions, target_selection_qs=None):
+        """Per-agent state values ``[B, T, agents]`` from Qs ``[B, T, agents, actions]``.
+
+        Args:
+            target_agent_qs: the Qs that evaluate (the target network's).
+            online_agent_qs: the Qs that select when ``double_q`` is on.
+            avail_actions: nonzero where an action is available; an agent with none gets 0.
+            target_selection_qs: the Qs that select when ``double_q`` is off (None: the
+                evaluating Qs themselves). WQMIX passes its target QMIX agents' Qs, since it
+                values the QMIX agents' greedy action with its central Q.
+        """
+        if target_selection_qs is None:
+            target_selection_qs = target_agent_qs
+        selecting = self.selection_qs(online_agent_qs, target_selection_qs)
+        if self.operator == "soft_mellowmax":
+            return soft_mellowmax(target_agent_qs, self.sm_omega, self.sm_alpha, avail_actions, weight_q=selecting)
+        picked = greedy_actions(selecting, avail_actions).unsqueeze(-1)
+        values = torch.gather(target_agent_qs, -1, picked).squeeze(-1)
+        return torch.where((avail_actions > 0).any(dim=-1), values, torch.zeros_like(values))
+
+    def candidate_next_values(self, target_values, online_values, candidate_mask):
+        """Joint state values ``[B, T]`` from joint values of candidate joint actions ``[B, T, K]``.
+
+        RES's target (Pan et al. 2021): with ``target_operator: max`` its softmax operator,
+        ``sum_u softmax(res_beta * W)_u Q(u)`` over the candidates, RES's published stand-in
+        for the max over joint actions; with ``soft_mellowmax`` MAST's Soft Mellowmax over the
+        same candidates (whose omega -> 0 limit with ``sm_alpha = res_beta`` is RES's softmax).
+        Q: the target network's values; W: the online network's with ``double_q``, else Q.
+        ``candidate_mask`` is nonzero on real candidates; a step with none gets 0.
+        """
+        selecting = self.selection_qs(online_values, target_values)
+        if self.operator == "soft_mellowmax":
+            return soft_mellowmax(target_values, self.sm_omega, self.sm_alpha, candidate_mask, weight_q=selecting)
+        return softmax_weighted_value(target_values, self.res_beta, candidate_mask, weight_q=selecting)
+
+    def selection_qs(self, online_qs, target_qs):
+        """The Qs that pick next actions: the online network's with ``double_q``, else the target's."""
+        return online_qs if self.double_q else target_qs
 
     def lambda_at(self, t_env):
-        return self.td_lambda
+        """The lambda of the TD(lambda) targets at env step ``t_env``."""
+        return self.lambda_schedule.eval(t_env)
 
     def returns(self, rewards, terminated, mask, target_values, t_env):
         """TD(lambda) returns ``[B, T, 1]`` from mixed target values ``[B, T + 1, 1]``."""

@@ -25,3 +25,75 @@ def build_td_lambda_targets(rewards, terminated, mask, target_qs, n_agents, gamm
         bootstrap = (1 - td_lambda) * gamma * target_qs[:, t + 1] * (1 - terminated[:, t])
         returns[:, t] = td_lambda * gamma * returns[:, t + 1] + mask[:, t] * (rewards[:, t] + bootstrap)
     return returns[:, :-1]
+
+
+def soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
+    """Soft Mellowmax over the available entries of ``q`` along ``dim`` (Gan et al. 2020).
+
+    ``sm(Q) = (1 / omega) * log sum_a softmax(alpha * W)_a * exp(omega * Q_a)``, with ``W = q``
+    unless ``weight_q`` gives other values for the softmax weights (a double-Q style
+    split: weights from one network, values from another). Computed in log-sum-exp form,
+    ``[logsumexp(alpha * W + omega * Q) - logsumexp(alpha * W)] / omega``, over available
+    entries only.
+
+    Limits: ``alpha = 0`` is Mellowmax, ``(1 / omega) log mean exp(omega Q)`` over the
+    available entries; as ``omega`` grows the value rises to the max over available entries;
+    it never exceeds that max. A slice with no available entry gives 0, with zero
+    (never NaN) gradients.
+
+    Args:
+        q: values, any shape.
+        omega: positive temperature of the exponential.
+        alpha: non-negative inverse temperature of the softmax weights.
+        avail_actions: same shape as ``q``; nonzero marks an available entry (None: all).
+        dim: the dimension reduced.
+        weight_q: values that set the softmax weights, same shape as ``q`` (None: ``q``).
+
+    Returns ``q`` reduced over ``dim``.
+    """
+    if omega <= 0:
+        raise ValueError(f"soft_mellowmax needs omega > 0, got {omega}")
+    weight_q = q if weight_q is None else weight_q
+    available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
+    has_available = available.any(dim=dim, keepdim=True)
+    # Empty slices are computed over all entries (finite) and replaced by 0 below.
+    included = available | ~has_available
+    weight_logits = (alpha * weight_q).masked_fill(~included, -float("inf"))
+    value_logits = (alpha * weight_q + omega * q).masked_fill(~included, -float("inf"))
+    values = (torch.logsumexp(value_logits, dim=dim) - torch.logsumexp(weight_logits, dim=dim)) / omega
+    return torch.where(has_available.squeeze(dim), values, torch.zeros_like(values))
+
+
+def softmax_weighted_value(q, beta, mask=None, dim=-1, weight_q=None):
+    """``sum_a softmax(beta * W)_a * Q_a`` over the entries of ``q`` where ``mask`` is nonzero.
+
+    The softmax operator of RES (Pan et al. 2021); ``W = q`` unless ``weight_q`` gives the
+    values that set the weights. A slice with no entry in ``mask`` gives 0.
+    """
+    weight_q = q if weight_q is None else weight_q
+    included = torch.ones_like(q, dtype=torch.bool) if mask is None else mask > 0
+    has_included = included.any(dim=dim, keepdim=True)
+    included = included | ~has_included
+    weights = torch.softmax((beta * weight_q).masked_fill(~included, -float("inf")), dim=dim)
+    values = (weights * q.masked_fill(~included, 0.0)).sum(dim=dim)
+    return torch.where(has_included.squeeze(dim), values, torch.zeros_like(values))
+
+
+def discounted_returns(rewards, mask, gamma):
+    """Monte Carlo returns ``G_t = r_t + gamma * G_{t+1}`` of each episode, ``[B, T, 1]``.
+
+    ``rewards`` and ``mask`` are ``[B, T, 1]``; ``mask`` is 1 on real steps. The sum stops at
+    the episode's last real step (no bootstrap, also when the episode hit its time limit);
+    padded steps get 0.
+    """
+    returns = torch.zeros_like(rewards)
+    following = torch.zeros_like(rewards[:, 0])
+    for t in range(rewards.shape[1] - 1, -1, -1):
+        following = mask[:, t] * (rewards[:, t] + gamma * following)
+        returns[:, t] = following
+    return returns
+
+
+def greedy_actions(qs, avail_actions):
+    """Index of the best available action along the last dimension (0 where none is available)."""
+    return qs.masked_fill(avail_actions <= 0, -float("inf")).argmax(dim=-1)

@@ -33,16 +33,29 @@ def validate_config(config):
     _choice(config, "buffer", BUFFER_REGISTRY)
     _choice(config, "action_selector", SELECTOR_REGISTRY)
     _choice(config, "optimizer", {"adam", "rmsprop"})
+    _choice(config, "target_operator", {"max", "soft_mellowmax"})
+    _choice(config, "wqmix_weighting", {"ow", "cw"})
+    _choice(config, "central_mixer", MIXER_REGISTRY)
 
     for key in ("t_max", "batch_size_run", "buffer_size", "batch_size", "test_nepisode", "test_interval",
                 "log_interval", "runner_log_interval", "learner_log_interval", "rnn_hidden_dim",
                 "mixing_embed_dim", "hypernet_embed", "target_update_interval", "save_model_interval",
-                "torch_threads"):
+                "torch_threads", "on_policy_buffer_size", "central_mixing_embed_dim"):
         _require(config[key] > 0, f"{key} must be positive, got {config[key]}")
     _require(config["batch_size"] <= config["buffer_size"],
              f"batch_size ({config['batch_size']}) must not exceed buffer_size ({config['buffer_size']})")
     _require(0.0 <= config["gamma"] <= 1.0, f"gamma must lie in [0, 1], got {config['gamma']}")
     _require(0.0 <= config["td_lambda"] <= 1.0, f"td_lambda must lie in [0, 1], got {config['td_lambda']}")
+    validate_lambda_schedule(config["td_lambda_schedule"])
+    _require(config["sm_omega"] > 0, f"sm_omega must be positive, got {config['sm_omega']}")
+    _require(config["sm_alpha"] >= 0, f"sm_alpha must be >= 0, got {config['sm_alpha']}")
+    _require(0.0 < config["wqmix_alpha"] <= 1.0, f"wqmix_alpha must lie in (0, 1], got {config['wqmix_alpha']}")
+    _require(config["res_beta"] >= 0, f"res_beta must be >= 0, got {config['res_beta']}")
+    _require(config["res_lambda"] >= 0, f"res_lambda must be >= 0, got {config['res_lambda']}")
+    _require(0.0 <= config["on_policy_fraction"] <= 1.0,
+             f"on_policy_fraction must lie in [0, 1], got {config['on_policy_fraction']}")
+    if config["buffer"] == "dual":
+        validate_dual_buffer(config)
     for key in ("epsilon_start", "epsilon_finish"):
         _require(0.0 <= config[key] <= 1.0, f"{key} must lie in [0, 1], got {config[key]}")
     _require(config["epsilon_anneal_time"] >= 0, "epsilon_anneal_time must be >= 0")
@@ -51,3 +64,54 @@ def validate_config(config):
     _require(config["load_step"] >= 0, f"load_step must be >= 0, got {config['load_step']}")
     _require(not config["evaluate"] or config["checkpoint_path"],
              "evaluate=True needs checkpoint_path=<dir of a saved run> (nothing to evaluate otherwise)")
+    _require(not config["mongo_url"] or config["mongo_db"], "mongo_url is set but mongo_db is empty")
+    validate_sparse(config["sparse"])
+
+
+def validate_lambda_schedule(schedule):
+    """``td_lambda_schedule``: [] or ``[[t, lambda], ...]`` starting at t = 0, t increasing, lambdas in [0, 1]."""
+    if not schedule:
+        return
+    shape_ok = all(isinstance(step, list) and len(step) == 2 for step in schedule)
+    _require(shape_ok, f"td_lambda_schedule must be a list of [t_env, lambda] pairs, got {schedule}")
+    starts = [step[0] for step in schedule]
+    _require(all(isinstance(t, int) and not isinstance(t, bool) for t in starts),
+             f"td_lambda_schedule steps must be whole env steps, got {starts}")
+    _require(starts[0] == 0, f"td_lambda_schedule must start at t_env 0, got {starts[0]}")
+    _require(all(a < b for a, b in zip(starts, starts[1:])),
+             f"td_lambda_schedule steps must be strictly increasing, got {starts}")
+    for _, value in schedule:
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        _require(is_number and 0.0 <= value <= 1.0, f"td_lambda_schedule lambdas must lie in [0, 1], got {value!r}")
+
+
+def validate_dual_buffer(config):
+    """Both parts of a dual-buffer batch must fit their buffers."""
+    from components.dual_buffer import split_batch
+
+    on_policy, off_policy = split_batch(config["batch_size"], config["on_policy_fraction"])
+    _require(on_policy <= config["on_policy_buffer_size"],
+             f"on_policy_buffer_size ({config['on_policy_buffer_size']}) must hold the {on_policy} recent "
+             f"episodes of each batch (on_policy_fraction {config['on_policy_fraction']} x batch_size {config['batch_size']})")
+    _require(off_policy <= config["buffer_size"],
+             f"buffer_size ({config['buffer_size']}) must hold the {off_policy} off-policy episodes of each batch")
+
+
+def validate_sparse(sparse):
+    """Values of the ``sparse`` block; ``dense_layers`` names are checked against the networks
+    when they are built (:func:`sparse.masks.maskable_weights`)."""
+    from sparse.distributions import DISTRIBUTIONS
+    from sparse.masks import MASK_INITS
+    from sparse.topology import DROP_SCHEDULES, METHODS
+
+    _require(0.0 <= sparse["sparsity"] < 1.0, f"sparse.sparsity must lie in [0, 1), got {sparse['sparsity']}")
+    for key, allowed in (("distribution", DISTRIBUTIONS), ("method", METHODS),
+                         ("drop_schedule", DROP_SCHEDULES), ("init", MASK_INITS)):
+        _require(sparse[key] in allowed, f"sparse.{key} '{sparse[key]}' is not one of: {', '.join(allowed)}")
+    _require(sparse["update_interval"] > 0, f"sparse.update_interval must be positive, got {sparse['update_interval']}")
+    _require(0.0 <= sparse["drop_fraction"] <= 1.0,
+             f"sparse.drop_fraction must lie in [0, 1], got {sparse['drop_fraction']}")
+    _require(0.0 <= sparse["stop_fraction"] <= 1.0,
+             f"sparse.stop_fraction must lie in [0, 1], got {sparse['stop_fraction']}")
+    _require(all(isinstance(name, str) for name in sparse["dense_layers"]),
+             f"sparse.dense_layers must be a list of layer names, got {sparse['dense_layers']}")

@@ -25,14 +25,18 @@ class QMixer(nn.Module):
         self.V = _hypernet(state_dim, self.embed_dim, 1)
 
     def forward(self, agent_qs, states):
-        """``agent_qs [B, T, agents]``, ``states [B, T, state]`` -> ``q_tot [B, T, 1]``."""
-        batch_shape = agent_qs.shape[:-1]
+        """``agent_qs [B, T, agents]``, ``states [B, T, state]`` -> ``q_tot [B, T, 1]``.
+
+        Several joint actions per state, ``agent_qs [B, T, K, agents]``, give ``[B, T, K, 1]``
+        with the hypernetworks run once per state.
+        """
+        out_shape = (*agent_qs.shape[:-1], 1)
         states = states.reshape(-1, states.shape[-1])
-        agent_qs = agent_qs.reshape(-1, 1, self.n_agents)
+        agent_qs = agent_qs.reshape(states.shape[0], -1, self.n_agents)
         w1 = torch.abs(self.hyper_w_1(states)).view(-1, self.n_agents, self.embed_dim)
         b1 = self.hyper_b_1(states).view(-1, 1, self.embed_dim)
         hidden = F.elu(torch.bmm(agent_qs, w1) + b1)
         w_final = torch.abs(self.hyper_w_final(states)).view(-1, self.embed_dim, 1)
         v = self.V(states).view(-1, 1, 1)
         q_tot = torch.bmm(hidden, w_final) + v
-        return q_tot.view(*batch_shape, 1)
+        return q_tot.view(out_shape)

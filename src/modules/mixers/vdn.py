@@ -8,5 +8,5 @@ class VDNMixer(nn.Module):
         super().__init__()
 
     def forward(self, agent_qs, states):
-        """``agent_qs [B, T, agents]`` -> ``q_tot [B, T, 1]`` (states unused)."""
+        """``agent_qs [..., agents]`` -> ``q_tot [..., 1]`` (states unused)."""
         return agent_qs.sum(dim=-1, keepdim=True)

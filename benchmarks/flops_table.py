@@ -1,0 +1,68 @@
+"""Parameters and FLOPs of sparse QMIX on SMAX 3m, 2s3z and 3s5z (as MAST's Table 1).
+
+For each map the real env reports its shapes; a RigL QMIX learner is built from
+``algs/rigl_qmix.yaml`` with the given sparsity and distribution, and its sparse trainer
+counts, from the layers and masks, the parameters (agent and mixer; a sparse model's are its
+nonzero weights plus its dense biases) and the FLOPs ratios of ``src/sparse/flops.py``.
+
+    .venv/bin/python benchmarks/flops_table.py
+"""
+
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
+
+from components.episode_batch import EpisodeBatch  # noqa: E402
+from controllers import REGISTRY as MAC_REGISTRY  # noqa: E402
+from envs.smax import SMAXCore  # noqa: E402
+from learners import REGISTRY as LEARNER_REGISTRY  # noqa: E402
+from run import build_scheme  # noqa: E402
+from sparse.flops import per_transition_flops, train_flops_ratio  # noqa: E402
+from utils.config import layered_config, merge_layer, to_namespace  # noqa: E402
+from utils.logging import Logger, get_console_logger  # noqa: E402
+
+MAPS = ("3m", "2s3z", "3s5z")
+SPARSITIES = (0.9, 0.95)
+DISTRIBUTIONS = ("uniform", "erk")
+
+
+def build_learner(env_info, sparse):
+    config = merge_layer(layered_config("rigl_qmix", "smax"), {"sparse": sparse}, "benchmark", allow_new_keys=False)
+    config.update(env_info, seed=0)
+    args = to_namespace(config)
+    scheme, groups, preprocess = build_scheme(env_info)
+    full_scheme = EpisodeBatch(scheme, groups, 1, 2, preprocess).scheme
+    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
+    return LEARNER_REGISTRY[args.learner](mac, full_scheme, Logger(get_console_logger()), args)
+
+
+def parameter_counts(learner):
+    """``(dense, sparse)`` parameter counts of the agent and mixer."""
+    parameters = [p for net in (learner.mac.agent, learner.mixer) for p in net.parameters()]
+    return sum(p.numel() for p in parameters), sum(int(torch.count_nonzero(p)) for p in parameters)
+
+
+def main():
+    print("| map | sparsity | distribution | params dense | params sparse (nonzero) | params ratio "
+          "| train FLOPs, RigL (dT=25) | train FLOPs, static/SET | inference FLOPs |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for map_name in MAPS:
+        env_info = SMAXCore(map_name, 100, 10.0, 1.0).env_info()
+        for sparsity in SPARSITIES:
+            for distribution in DISTRIBUTIONS:
+                learner = build_learner(env_info, {"sparsity": sparsity, "distribution": distribution})
+                trainer = learner.sparse
+                dense, nonzero = parameter_counts(learner)
+                train_rigl, infer = trainer.flops_ratios()
+                transition = per_transition_flops(trainer.network_flops(), env_info["n_agents"])
+                train_static = train_flops_ratio(transition, None)
+                print(f"| {map_name} | {sparsity} | {distribution} | {dense} | {nonzero} | {nonzero / dense:.3f} "
+                      f"| {train_rigl:.3f} ({1 / train_rigl:.1f}x fewer) | {train_static:.3f} "
+                      f"| {infer:.3f} ({1 / infer:.1f}x fewer) |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

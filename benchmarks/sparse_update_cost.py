@@ -1,0 +1,134 @@
+"""The cost of masking: learner-update time of a 90% sparse RigL QMIX against the dense QMIX.
+
+Both learners are built from the real configs (``algs/rigl_qmix.yaml`` and ``algs/qmix.yaml``
+on ``envs/smax.yaml``) with SMAX 3m's shapes and train on the same random episode batches,
+one dense update then one sparse update, round after round, so that both see the same
+machine load. RigL's topology updates (every ``sparse.update_interval`` updates) are inside
+the measured updates. Besides whole-update times, the time spent in the sparse trainer's two
+calls (gradient masking, re-masking and topology updates) is measured directly.
+
+    .venv/bin/python benchmarks/sparse_update_cost.py [--rounds-long 30] [--rounds-short 60]
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
+
+from components.episode_batch import EpisodeBatch  # noqa: E402
+from controllers import REGISTRY as MAC_REGISTRY  # noqa: E402
+from learners import REGISTRY as LEARNER_REGISTRY  # noqa: E402
+from run import build_scheme  # noqa: E402
+from utils.config import layered_config, to_namespace  # noqa: E402
+from utils.logging import Logger, get_console_logger  # noqa: E402
+
+SMAX_3M = {"n_agents": 3, "n_actions": 8, "state_shape": 72, "obs_shape": 75, "episode_limit": 100}
+
+
+def build_learner(alg):
+    config = layered_config(alg, "smax")
+    config.update(SMAX_3M, seed=0)
+    args = to_namespace(config)
+    scheme, groups, preprocess = build_scheme(SMAX_3M)
+    full_scheme = EpisodeBatch(scheme, groups, 1, 2, preprocess).scheme
+    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
+    return LEARNER_REGISTRY[args.learner](mac, full_scheme, Logger(get_console_logger()), args)
+
+
+def random_batch(args, steps, generator):
+    """``args.batch_size`` episodes of ``steps`` transitions with random content."""
+    scheme, groups, preprocess = build_scheme(SMAX_3M)
+    size, agents, actions = args.batch_size, args.n_agents, args.n_actions
+    batch = EpisodeBatch(scheme, groups, size, steps + 1, preprocess)
+    terminated = torch.zeros(size, steps + 1, 1)
+    terminated[:, steps - 1] = 1
+    batch.update({
+        "obs": torch.randn(size, steps + 1, agents, args.obs_shape, generator=generator),
+        "state": torch.randn(size, steps + 1, args.state_shape, generator=generator),
+        "actions": torch.randint(actions, (size, steps + 1, agents, 1), generator=generator),
+        "avail_actions": torch.ones(size, steps + 1, agents, actions, dtype=torch.int),
+        "reward": torch.randn(size, steps + 1, 1, generator=generator),
+        "terminated": terminated,
+    })
+    return batch
+
+
+def time_sparse_calls(trainer):
+    """Wrap the trainer's two learner calls to accumulate their time in ``times`` (seconds)."""
+    times = []
+    for name in ("after_backward", "after_step"):
+        call = getattr(trainer, name)
+
+        def timed(t_env, call=call):
+            start = time.perf_counter()
+            call(t_env)
+            times.append(time.perf_counter() - start)
+
+        setattr(trainer, name, timed)
+    return times
+
+
+def compare(steps, rounds, generator):
+    dense, sparse = build_learner("qmix"), build_learner("rigl_qmix")
+    sparse_call_times = time_sparse_calls(sparse.sparse)
+    batches = [random_batch(dense.args, steps, generator) for _ in range(4)]
+    dense_times, sparse_times = [], []
+    for round_index in range(rounds + 2):  # two warm-up rounds, not counted
+        batch = batches[round_index % len(batches)]
+        for learner, times in ((dense, dense_times), (sparse, sparse_times)):
+            start = time.perf_counter()
+            learner.train(batch, t_env=round_index * steps, episode_num=round_index)
+            times.append(time.perf_counter() - start)
+    dense_times, sparse_times = dense_times[2:], sparse_times[2:]
+    calls = [a + b for a, b in zip(sparse_call_times[0::2], sparse_call_times[1::2])][2:]
+    interval = sparse.args.sparse.update_interval
+    topology = [calls[i] for i in range(len(calls)) if (i + 3) % interval == 0]
+    return {
+        "steps": steps, "rounds": rounds, "topology_updates": len(topology),
+        "dense_mean": statistics.mean(dense_times), "sparse_mean": statistics.mean(sparse_times),
+        "dense_median": statistics.median(dense_times), "sparse_median": statistics.median(sparse_times),
+        "sparse_calls_mean": statistics.mean(calls),
+        "topology_update_mean": statistics.mean(topology) if topology else float("nan"),
+    }
+
+
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo (Linux), else the machine type."""
+    if os.path.isfile("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as stream:
+            for line in stream:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    return platform.machine()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds-long", type=int, default=30, help="rounds with 100-step episodes")
+    parser.add_argument("--rounds-short", type=int, default=60, help="rounds with 25-step episodes")
+    options = parser.parse_args()
+    torch.set_num_threads(1)  # the torch_threads default
+    generator = torch.Generator().manual_seed(0)
+    print(f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"torch {torch.__version__}, 1 torch thread")
+    print("| episode steps | rounds | dense update (mean / median) | sparse RigL update (mean / median) "
+          "| ratio of means | ratio of medians | sparse-trainer calls per update | topology update |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for steps, rounds in ((100, options.rounds_long), (25, options.rounds_short)):
+        r = compare(steps, rounds, generator)
+        print(f"| {steps} | {rounds} | {r['dense_mean'] * 1e3:.1f} / {r['dense_median'] * 1e3:.1f} ms "
+              f"| {r['sparse_mean'] * 1e3:.1f} / {r['sparse_median'] * 1e3:.1f} ms "
+              f"| {r['sparse_mean'] / r['dense_mean']:.3f} | {r['sparse_median'] / r['dense_median']:.3f} "
+              f"| {r['sparse_calls_mean'] * 1e3:.2f} ms "
+              f"({r['sparse_calls_mean'] / r['dense_mean'] * 100:.1f}% of dense) "
+              f"| {r['topology_update_mean'] * 1e3:.1f} ms (x{r['topology_updates']}) |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Forward FLOPs of the agent and mixer, dense and sparse, and the ratios of MAST.md section 5.
+
+Counted per forward of one sample (one agent at one step; one state for a mixer), layer
+by layer from the modules themselves: a multiply-add is 2 FLOPs, so a weight matrix costs
+``2 * nonzeros``; a bias costs one add per output; a GRU cell also costs its gate
+arithmetic (``11 * hidden``: the two reset/update-gate sums and sigmoids, the reset
+product, the candidate sum and tanh, and the four operations of ``(1 - z) * n + z * h``).
+Parameter-free operations between layers (ReLU, QMIX's ``abs`` and its mixing of the
+agents' Qs with the generated weights) are the same for dense and sparse models and are
+left out: on SMAX 3m they are 0.35% of the FLOPs of a QMIX transition (1.4% of the mixer's
+alone). A module with parameters of a kind not listed here is an error rather than a
+silent undercount.
+
+Ratios, with the RigL convention (f_D dense forward FLOPs, f_S sparse):
+- inference: f_S / f_D of the agent network (the mixer is not used to act);
+- training, per update: the online networks cost 3 f_S (forward and two backward
+  products), RigL ``(3 f_S dT + 2 f_S + f_D) / (dT + 1)`` for its dense gradient every dT
+  updates; the target networks add one forward, f_S. The dense model costs 3 f_D + f_D.
+"""
+
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+
+@dataclass(frozen=True)
+class ForwardFlops:
+    """Forward FLOPs of one sample through a network: dense and with the masks applied."""
+
+    dense: float
+    sparse: float
+
+    def __add__(self, other):
+        return ForwardFlops(self.dense + other.dense, self.sparse + other.sparse)
+
+    def __mul__(self, factor):
+        return ForwardFlops(self.dense * factor, self.sparse * factor)
+
+
+def _linear_flops(layer, weight_nonzeros):
+    bias = layer.out_features if layer.bias is not None else 0
+    return ForwardFlops(2 * layer.weight.numel() + bias, 2 * weight_nonzeros(layer.weight) + bias)
+
+
+def _gru_cell_flops(cell, weight_nonzeros):
+    hidden = cell.hidden_size
+    fixed = 11 * hidden + (6 * hidden if cell.bias else 0)
+    dense = 2 * (cell.weight_ih.numel() + cell.weight_hh.numel()) + fixed
+    sparse = 2 * (weight_nonzeros(cell.weight_ih) + weight_nonzeros(cell.weight_hh)) + fixed
+    return ForwardFlops(dense, sparse)
+
+
+LAYER_FLOPS = {nn.Linear: _linear_flops, nn.GRUCell: _gru_cell_flops}
+
+
+def forward_flops(network, nonzeros_by_name, prefix):
+    """:class:`ForwardFlops` of one sample through ``network``.
+
+    ``nonzeros_by_name`` maps a masked weight's qualified name (``prefix + "." + parameter
+    name``) to its count of active weights; weights not in it count as dense.
+    """
+    names = {id(parameter): f"{prefix}.{name}" for name, parameter in network.named_parameters()}
+
+    def weight_nonzeros(weight):
+        return nonzeros_by_name.get(names[id(weight)], weight.numel())
+
+    total = ForwardFlops(0.0, 0.0)
+    for module_name, module in network.named_modules():
+        if not any(True for _ in module.parameters(recurse=False)):
+            continue
+        count = LAYER_FLOPS.get(type(module))
+        if count is None:
+            raise ValueError(
+                f"the FLOPs counter does not know layer '{prefix}.{module_name}' of type "
+                f"{type(module).__name__}; known: {', '.join(kind.__name__ for kind in LAYER_FLOPS)}"
+            )
+        total = total + count(module, weight_nonzeros)
+    return total
+
+
+def per_transition_flops(network_flops, n_agents):
+    """Summed forward FLOPs of the networks for one transition of the batch: a network
+    whose name ends in ``agent`` runs once per agent, any other (a mixer) once."""
+    total = ForwardFlops(0.0, 0.0)
+    for name, flops in network_flops.items():
+        total = total + flops * (n_agents if name.endswith("agent") else 1)
+    return total
+
+
+def infer_flops_ratio(agent_flops):
+    """Sparse over dense FLOPs of acting: one agent forward per agent per step."""
+    return agent_flops.sparse / agent_flops.dense
+
+
+def train_flops_ratio(transition_flops, dense_gradient_interval):
+    """Sparse over dense training FLOPs per update, target-network forwards included.
+
+    ``dense_gradient_interval`` is RigL's dT (a dense gradient every dT updates), or None
+    for methods that never need one (static, SET).
+    """
+    f_dense, f_sparse = transition_flops.dense, transition_flops.sparse
+    if dense_gradient_interval is None:
+        online = 3 * f_sparse
+    else:
+        interval = dense_gradient_interval
+        online = (3 * f_sparse * interval + 2 * f_sparse + f_dense) / (interval + 1)
+    return (online + f_sparse) / (3 * f_dense + f_dense)

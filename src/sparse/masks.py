@@ -1,0 +1,69 @@
+"""Which weights are sparse, and their initial masks.
+
+A network's masked weights are all its parameters of two or more dimensions: the weight
+matrices of every ``Linear`` layer (the agent's input and output layers, every QMIX
+hypernetwork layer) and a GRU's ``weight_ih`` and ``weight_hh``, which are found by their
+shape, not by the name ``weight``. Biases stay dense. Weights are named
+``<network>.<parameter name>`` (``agent.rnn.weight_hh``, ``mixer.hyper_w_1.0.weight``).
+"""
+
+import torch
+
+from utils.config import ConfigError
+
+MASK_INITS = ("random", "magnitude")
+
+
+def _matches(layer_name, weight_name):
+    """A ``dense_layers`` entry names a weight itself or any module that holds it."""
+    return weight_name == layer_name or weight_name.startswith(layer_name + ".")
+
+
+def maskable_weights(networks, dense_layers):
+    """``{qualified name: parameter}`` of the weights to mask, in a fixed order.
+
+    ``networks`` is ``{network name: module}``. Weights matched by an entry of
+    ``dense_layers`` stay dense; an entry that matches no weight matrix is a ConfigError
+    listing the names that exist.
+    """
+    matrices = {
+        f"{network_name}.{name}": parameter
+        for network_name, network in networks.items()
+        for name, parameter in network.named_parameters()
+        if parameter.dim() >= 2
+    }
+    for layer_name in dense_layers:
+        if not any(_matches(layer_name, name) for name in matrices):
+            raise ConfigError(
+                f"sparse.dense_layers entry '{layer_name}' matches no weight matrix; "
+                f"the weight matrices are: {', '.join(matrices)}"
+            )
+    masked = {
+        name: parameter
+        for name, parameter in matrices.items()
+        if not any(_matches(layer_name, name) for layer_name in dense_layers)
+    }
+    if not masked:
+        raise ConfigError("sparse.enabled is True but sparse.dense_layers keeps every weight matrix dense")
+    return masked
+
+
+def random_mask(weight, n_active, generator):
+    """A mask of ``weight``'s shape with ``n_active`` ones at positions drawn uniformly."""
+    mask = torch.zeros(weight.numel(), dtype=weight.dtype)
+    mask[torch.randperm(weight.numel(), generator=generator)[:n_active]] = 1.0
+    return mask.view_as(weight).to(weight.device)
+
+
+def magnitude_mask(weight, n_active):
+    """A mask keeping the ``n_active`` weights of largest magnitude."""
+    mask = torch.zeros(weight.numel(), dtype=weight.dtype, device=weight.device)
+    mask[torch.topk(weight.detach().abs().flatten(), n_active).indices] = 1.0
+    return mask.view_as(weight)
+
+
+def initial_mask(weight, n_active, init, generator):
+    """The first mask of ``weight``: ``random`` or ``magnitude`` (of the initial dense weights)."""
+    if init == "random":
+        return random_mask(weight, n_active, generator)
+    return magnitude_mask(weight, n_active)

@@ -1,0 +1,48 @@
+"""Sacred observers chosen by the config: files always, a MongoDB when ``mongo_url`` is set.
+
+The FileStorageObserver writes PyMARL2's layout, ``results/sacred/<map_name>/<name>/<run_id>/``.
+A ``mongo_url`` that does not answer stops the program before the run starts (one line
+naming the URL): a run asked to land in a database never silently lands elsewhere only.
+Should the database fail later in the run, the file observer still holds the full record.
+"""
+
+import os
+
+from sacred.observers import FileStorageObserver
+
+MONGO_TIMEOUT_MS = 5000  # how long to wait for the server's first answer
+
+
+class ObserverError(RuntimeError):
+    """An observer the config asks for cannot record."""
+
+
+def sacred_results_dir(config):
+    """PyMARL2's ``results/sacred/<map_name>/<name>``."""
+    map_name = config["env_args"].get("map_name", config["env"])
+    return os.path.join(config["local_results_path"], "sacred", map_name, config["name"])
+
+
+def mongo_observer(url, db_name):
+    """A MongoObserver writing to database ``db_name`` at ``url``, once the server answers a ping."""
+    import pymongo
+    from sacred.observers import MongoObserver
+
+    try:
+        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS)
+        client.admin.command("ping")
+    except pymongo.errors.PyMongoError as error:
+        reason = str(error).split(" (configured timeouts")[0].split(", Timeout:")[0]
+        raise ObserverError(
+            f"cannot reach MongoDB at mongo_url={url!r} ({reason}); start the server or fix mongo_url "
+            f"(mongo_url=\"\" records the run to files only)"
+        ) from None
+    return MongoObserver(client=client, db_name=db_name)
+
+
+def build_observers(config):
+    """The observers of a run: the file observer, plus a MongoObserver when ``mongo_url`` is set."""
+    observers = [FileStorageObserver(sacred_results_dir(config))]
+    if config["mongo_url"]:
+        observers.append(mongo_observer(config["mongo_url"], config["mongo_db"]))
+    return observers

@@ -1,0 +1,163 @@
+"""A run's resumable state: what a checkpoint holds, how it is saved and restored.
+
+The state is a dict of named *parts*, each an object with ``state_dict()`` and
+``load_state_dict(state)``, saved as ``<part>.pt`` in ``results/models/<unique_token>/<t_env>/``:
+
+- ``learner``: networks (online and target), optimizer, the learner's counters;
+- ``runner``: t_env, the episode stats gathered since they were last logged, the envs' PRNG keys;
+- ``loop``: the training loop's counters (episodes, last test / log / save step);
+- ``buffer``: the replay buffer's contents, position and sampling RNG (written with ``save_buffer``);
+- ``rng``: Python's, numpy's and torch's global generators (restored last).
+
+The epsilon schedule is a function of t_env, so t_env restores its position. A component
+that gains state (sparse masks, a second buffer) adds it to its own ``state_dict``; a new
+stateful part is one more entry in :func:`run_parts`.
+"""
+
+import dataclasses
+import os
+import random
+
+import numpy as np
+import torch
+
+from utils.checkpoint import (
+    CheckpointError,
+    read_meta,
+    read_state,
+    remove_stale_temporaries,
+    resolve_checkpoint,
+    restore_state,
+    write_checkpoint,
+)
+from utils.config import to_dict
+
+FORMAT_VERSION = 1
+BUFFER_PART = "buffer"
+# What the shapes of the saved networks depend on; a difference is named before any tensor is read.
+ARCHITECTURE_KEYS = ("env", "n_agents", "n_actions", "obs_shape", "state_shape", "mac", "agent", "mixer",
+                     "obs_agent_id", "obs_last_action")
+
+
+class GlobalRNG:
+    """The process-wide generators of Python, numpy and torch as one stateful part."""
+
+    def state_dict(self):
+        state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+        if torch.cuda.is_available():
+            state["cuda"] = torch.cuda.get_rng_state_all()
+        return state
+
+    def load_state_dict(self, state):
+        random.setstate(state["python"])
+        np.random.set_state(state["numpy"])
+        torch.set_rng_state(state["torch"])
+        if "cuda" in state and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+@dataclasses.dataclass
+class LoopCounters:
+    """The training loop's own counters (t_env lives in the runner)."""
+
+    episode: int
+    last_test_t: int
+    last_log_t: int
+    last_save_t: int
+
+    @classmethod
+    def fresh(cls, args):
+        """Counters of a new run: test and log on the first iteration."""
+        return cls(episode=0, last_test_t=-args.test_interval - 1, last_log_t=-args.log_interval - 1, last_save_t=0)
+
+    def state_dict(self):
+        return dataclasses.asdict(self)
+
+    def load_state_dict(self, state):
+        for field in dataclasses.fields(self):
+            setattr(self, field.name, int(state[field.name]))
+
+
+def run_parts(learner, runner, buffer, counters):
+    """The stateful parts of a training run, by name, in restore order (RNGs last)."""
+    return {"learner": learner, "runner": runner, "loop": counters, BUFFER_PART: buffer, "rng": GlobalRNG()}
+
+
+def architecture(args):
+    """The config values the saved networks' shapes depend on."""
+    values = {"map_name": vars(args.env_args).get("map_name")}
+    values.update({key: vars(args)[key] for key in ARCHITECTURE_KEYS})
+    return values
+
+
+def models_dir(args):
+    """``results/models/<unique_token>``: where this run's checkpoints go."""
+    return os.path.join(args.local_results_path, "models", args.unique_token)
+
+
+def save_run_state(args, parts, t_env):
+    """Checkpoint every part (the buffer only with ``save_buffer``) under
+    ``results/models/<unique_token>/<t_env>/``, atomically; returns that directory."""
+    saved = {name: part for name, part in parts.items() if name != BUFFER_PART or args.save_buffer}
+    meta = {
+        "format": FORMAT_VERSION,
+        "unique_token": args.unique_token,
+        "t_env": t_env,
+        "parts": list(saved),
+        "architecture": architecture(args),
+        "config": to_dict(args),
+    }
+    root = models_dir(args)
+    remove_stale_temporaries(root)
+    states = {name: part.state_dict() for name, part in saved.items()}
+    return write_checkpoint(os.path.join(root, str(t_env)), meta, states)
+
+
+@dataclasses.dataclass
+class Checkpoint:
+    """A saved step chosen by ``checkpoint_path`` and ``load_step``."""
+
+    path: str
+    step: int
+    meta: dict
+
+
+def open_checkpoint(args):
+    """The checkpoint ``args.checkpoint_path`` / ``args.load_step`` names, with its meta data read."""
+    path, step = resolve_checkpoint(args.checkpoint_path, args.load_step)
+    meta = read_meta(path)
+    if meta.get("format") != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format {meta.get('format')!r}, this version reads {FORMAT_VERSION}"
+        )
+    return Checkpoint(path, step, meta)
+
+
+def check_compatible(checkpoint, args):
+    """A CheckpointError naming each architecture value that differs from this run's."""
+    saved, current = checkpoint.meta["architecture"], architecture(args)
+    differences = [
+        f"{key} {saved.get(key)!r} (checkpoint) vs {value!r} (this run)"
+        for key, value in current.items() if saved.get(key) != value
+    ]
+    if differences:
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} was saved for another model or map: {'; '.join(differences)}"
+        )
+
+
+def restore_run_state(checkpoint, args, parts, log):
+    """Load each of ``parts`` from ``checkpoint``, in order, after checking the architecture.
+
+    A checkpoint saved without its buffer resumes with an empty one (with a warning); any
+    other missing part, and any part that does not fit, is a CheckpointError.
+    """
+    check_compatible(checkpoint, args)
+    for name, part in parts.items():
+        if name not in checkpoint.meta["parts"]:
+            if name == BUFFER_PART:
+                log.warning(f"checkpoint {checkpoint.path} holds no replay buffer (saved with save_buffer=False): "
+                            "training resumes with an empty buffer and will not follow the uninterrupted run")
+                continue
+            raise CheckpointError(f"checkpoint {checkpoint.path} holds no '{name}' state")
+        restore_state(part, read_state(checkpoint.path, name), os.path.join(checkpoint.path, f"{name}.pt"))

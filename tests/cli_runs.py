@@ -1,0 +1,73 @@
+"""Tiny training runs of src/main.py in a subprocess, started the way a user starts them,
+for the tracking and checkpoint tests."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAIN = os.path.join(REPO, "src", "main.py")
+# A few hundred env steps of QMIX on SMAX 3m: 4 envs per runner call, updates on 8 episodes,
+# a test, a log line and the stats every ~200 steps.
+TINY = [
+    "batch_size=8", "batch_size_run=4", "buffer_size=64", "test_nepisode=4", "test_interval=200",
+    "log_interval=200", "runner_log_interval=200", "learner_log_interval=200", "target_update_interval=8",
+    "seed=7",
+]
+
+
+def subprocess_env():
+    """The environment of a run: JAX's compilation cache shared between the test runs (it
+    halves a tiny run's time), unbuffered output (a killed run's output is not lost)."""
+    env = dict(os.environ)
+    env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "mast-tests-jax-cache"))
+    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def main_command(results, *overrides):
+    return [sys.executable, MAIN, "--config=qmix", "--env-config=smax", "with", *TINY,
+            f"local_results_path={results}", *overrides]
+
+
+def run_main(results, *overrides, timeout=600):
+    """Run src/main.py to completion; returns the CompletedProcess (stdout and stderr as text)."""
+    return subprocess.run(main_command(results, *overrides), capture_output=True, text=True, timeout=timeout,
+                          cwd=REPO, env=subprocess_env())
+
+
+def start_main(results, *overrides):
+    """Start src/main.py without waiting for it (output discarded)."""
+    return subprocess.Popen(main_command(results, *overrides), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=REPO, env=subprocess_env())
+
+
+def output_of(result):
+    return result.stdout + result.stderr
+
+
+def sacred_dir(results, name, run_id):
+    return os.path.join(results, "sacred", "3m", name, str(run_id))
+
+
+def read_json(path):
+    with open(path) as stream:
+        return json.load(stream)
+
+
+def logged_metrics(info, after=-1):
+    """``{metric: [(t_env, value), ...]}`` of a Sacred info.json, only steps > ``after``."""
+    return {
+        key: [(t, value) for t, value in zip(info[key + "_T"], info[key]) if t > after]
+        for key in info if key + "_T" in info
+    }
+
+
+def model_dir(results):
+    """The one run directory under ``results/models``."""
+    tokens = os.listdir(os.path.join(results, "models"))
+    assert len(tokens) == 1, tokens
+    return os.path.join(results, "models", tokens[0])
