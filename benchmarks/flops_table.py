@@ -50,7 +50,7 @@ def main():
           "| train FLOPs, RigL (dT=25) | train FLOPs, static/SET | inference FLOPs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for map_name in MAPS:
-        env_info = SMAXCore(map_name, 100, 10.0, 1.0).env_info()
+        env_info = SMAXCore(map_name, 100, 10.0, 1.0, normalize_state=True).env_info()
         for sparsity in SPARSITIES:
             for distribution in DISTRIBUTIONS:
                 learner = build_learner(env_info, {"sparsity": sparsity, "distribution": distribution})

@@ -42,3 +42,19 @@ def test_vector_env_matches_the_time_limit_and_reward_scale():
         assert obs.shape == (2, 3, vector.core.obs_shape) and state.shape == (2, vector.core.state_shape)
         assert done.tolist() == [step == 4] * 2
     assert time_limit.tolist() == [True, True] and won.tolist() == [False, False]
+
+
+def test_normalized_state_lies_in_unit_interval_and_keeps_its_shape():
+    raw = SMAXEnv(map_name="2s3z", normalize_state=False, seed=4)
+    normalized = SMAXEnv(map_name="2s3z", normalize_state=True, seed=4)
+    raw.reset()
+    normalized.reset()
+    for _ in range(5):  # same seed, same actions: the same battle seen through both states
+        raw.step([STOP] * 5)
+        normalized.step([STOP] * 5)
+    raw_state, state = raw.get_state(), normalized.get_state()
+    assert state.shape == raw_state.shape
+    assert raw_state.max() > 5  # SMAX's raw state holds map positions
+    assert state.min() >= 0.0 and state.max() <= 1.0
+    assert state[1:3] == pytest.approx(raw_state[1:3] / 32.0)  # the first unit's position on the 32x32 map
+    assert state[0] == raw_state[0]  # health fractions are kept

@@ -38,7 +38,7 @@ class SMAXCore:
     ``step(key, env_state, actions [A]) -> (env_state, obs, state, avail, reward, done, won, time_limit)``
     """
 
-    def __init__(self, map_name, max_steps, reward_scale, won_battle_bonus):
+    def __init__(self, map_name, max_steps, reward_scale, won_battle_bonus, normalize_state):
         jax, jaxmarl, map_name_to_scenario, scenarios = _import_smax()
         if map_name not in scenarios:
             raise ConfigError(
@@ -59,6 +59,7 @@ class SMAXCore:
         self.agent_names = list(self.env.agents)
         self.obs_shape = int(self.env.observation_spaces[self.agent_names[0]].shape[0])
         self.state_shape = int(self.env.state_size)
+        self.normalize_state = normalize_state
         self.reset = jax.jit(self._reset)
         self.step = jax.jit(self._step)
         self._jax = jax
@@ -68,7 +69,29 @@ class SMAXCore:
         obs = jnp.stack([obs_dict[name] for name in self.agent_names])
         avail_dict = self.env.get_avail_actions(env_state)
         avail = jnp.stack([avail_dict[name] for name in self.agent_names])
-        return obs, obs_dict["world_state"], avail
+        state = obs_dict["world_state"]
+        if self.normalize_state:
+            state = self._normalized_state(state)
+        return obs, state, avail
+
+    def _normalized_state(self, world_state):
+        """SMAX's world state with every feature in [0, 1], as SMAC's state is normalised.
+
+        SMAX gives, per unit, [health fraction, x, y, weapon cooldown (s), unit-type one-hot],
+        then every unit's team and unit-type id. Positions are divided by the map size,
+        cooldowns by the longest cooldown of any unit type (and clipped at 0: SMAX lets a
+        cooldown run below 0 while a unit does not attack), type ids by the number of types.
+        """
+        jnp = self._jax.numpy
+        env = self.env
+        n_units, n_features = env.num_allies + env.num_enemies, len(env.own_features)
+        units = world_state[: n_units * n_features].reshape(n_units, n_features)
+        scale = jnp.ones(n_features)
+        scale = scale.at[1].set(env.map_width).at[2].set(env.map_height)
+        scale = scale.at[3].set(jnp.max(env.unit_type_weapon_cooldowns))
+        teams = world_state[n_units * n_features: n_units * (n_features + 1)]
+        types = world_state[n_units * (n_features + 1):] / len(env.unit_type_names)
+        return jnp.concatenate([jnp.clip(units / scale, 0.0, 1.0).reshape(-1), teams, types])
 
     def _reset(self, key):
         obs_dict, env_state = self.env.reset(key)
@@ -105,8 +128,9 @@ class SMAXCore:
 class SMAXEnv:
     """One SMAX env with SMAC's ``StarCraft2Env`` interface."""
 
-    def __init__(self, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0, seed=0):
-        self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus)
+    def __init__(self, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0, normalize_state=True,
+                 seed=0):
+        self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         self.n_agents = self.core.n_agents
         self.episode_limit = self.core.episode_limit
         self._key = self.core._jax.random.PRNGKey(0 if seed is None else seed)
@@ -184,8 +208,9 @@ class SMAXVectorEnv:
     gathering the live ones); callers ignore their outputs.
     """
 
-    def __init__(self, n_envs, seed, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0):
-        self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus)
+    def __init__(self, n_envs, seed, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0,
+                 normalize_state=True):
+        self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         jax = self.core._jax
         self.n_envs = n_envs
         self._jax = jax
