@@ -17,6 +17,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated", categor
 from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
+from envs.sc2 import SMACUnavailableError  # noqa: E402
 from utils.checkpoint import CheckpointError  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
 from utils.logging import get_console_logger  # noqa: E402
@@ -118,7 +119,7 @@ def main(argv):
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except RuntimeError as error:  # a missing simulator (SMAC/StarCraft II)
+    except SMACUnavailableError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:

@@ -37,13 +37,14 @@ def run(sacred_run, config, console_logger):
         # A resumed run continues the saved one: same unique_token, so the same model and TensorBoard directories.
         args.unique_token = checkpoint.meta["unique_token"]
     else:
-        map_name = getattr(args.env_args, "map_name", args.env)
+        map_name = vars(args.env_args).get("map_name", args.env)  # envs without maps are named by the env
         args.unique_token = f"{args.name}_seed{args.seed}_{map_name}_{datetime.datetime.now():%Y-%m-%d_%H-%M-%S}"
     sacred_run.info["unique_token"] = args.unique_token
     logger = Logger(console_logger)
     logger.setup_sacred(sacred_run)
     if args.use_tensorboard:
-        logger.setup_tensorboard(os.path.join(args.local_results_path, "tb_logs", args.unique_token))
+        resumed_step = checkpoint.step if checkpoint is not None and not args.evaluate else None
+        logger.setup_tensorboard(os.path.join(args.local_results_path, "tb_logs", args.unique_token), resumed_step)
     try:
         run_sequential(args, logger, checkpoint)
     finally:

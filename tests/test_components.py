@@ -68,6 +68,17 @@ def test_buffer_samples_only_stored_episodes():
         buffer.sample(4)
 
 
+def test_buffer_refuses_a_saved_state_of_another_capacity():
+    saved = ReplayBuffer(SCHEME, GROUPS, buffer_size=5, max_seq_length=3, preprocess=PREPROCESS)
+    saved.insert_episode_batch(episodes([1.0, 2.0]))
+    larger = ReplayBuffer(SCHEME, GROUPS, buffer_size=8, max_seq_length=3, preprocess=PREPROCESS)
+    with pytest.raises(ValueError, match="holds 5 episodes, this run's buffer_size is 8"):
+        larger.load_state_dict(saved.state_dict())
+    same = ReplayBuffer(SCHEME, GROUPS, buffer_size=5, max_seq_length=3, preprocess=PREPROCESS)
+    same.load_state_dict(saved.state_dict())
+    assert same.episodes_in_buffer == 2 and same["marker"][:2, 0, 0].tolist() == [1.0, 2.0]
+
+
 def mixer_args(n_agents=3, state_dim=5):
     return SimpleNamespace(n_agents=n_agents, state_shape=state_dim, mixing_embed_dim=8, hypernet_embed=16)
 

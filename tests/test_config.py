@@ -51,6 +51,11 @@ def test_space_separated_flags_work_too():
     (["--config=qmix", "--env-config=smax", "with", "mixer=qmixer"], "mixer 'qmixer' is not one of"),
     (["--config=qmix", "--env-config=smax", "with", "evaluate=True"], "evaluate=True needs checkpoint_path"),
     (["--config=qmix", "--env-config=smax", "with", "env_args.map_name=4m"], "unknown SMAX map '4m'"),
+    (["--config=qmix", "--env-config=smax", "with", "lr=None"], "'lr' must be float, got None"),
+    (["--config=qmix", "--env-config=smax", "with", "seed=abc"], "seed must be an integer or null"),
+    (["--config=qmix", "--env-config=smax", "with", "env_args.max_steps=0"], "env_args.max_steps must be at least 1"),
+    (["--config=qmix", "--env-config=smax", "with", "optim_eps=-1.0"], "optim_eps must be positive"),
+    (["--config=qmix", "--env-config=sc2", "with", "runner=vectorized"], "runner 'vectorized' needs an env"),
 ])
 def test_bad_input_is_one_clear_config_error(argv, fragment):
     with pytest.raises(ConfigError) as error:

@@ -14,6 +14,8 @@ from sparse_setup import make_args, make_learner, random_batch
 GAMMA = 0.99
 ALPHA = 0.3
 
+N_AGENTS = 2  # the small env of tests/mast_setup.py; target_mean is per agent, as in PyMARL2
+
 
 def test_optimistic_weights_by_hand():
     q_tot = torch.tensor([[1.0], [5.0], [2.0]])
@@ -65,7 +67,7 @@ def test_targets_come_from_the_central_q_at_the_qmix_greedy_action(weighting, we
     q_tot = [5.0, 1.0]  # QMIX (here a sum) of the taken actions
     # OW: step 0 overestimated (5 > 3.97) -> alpha, step 1 underestimated -> 1.
     # CW: step 0 is greedy -> 1; step 1 is not, and y1 = 1.985 < Q*'(s1, greedy (2, 0)) = 3 -> alpha.
-    assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2)
+    assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2 / N_AGENTS)
     assert float(stats["wqmix_weight_mean"]) == pytest.approx(sum(weights) / 2)
     expected_qmix = sum(w * (q - y) ** 2 for w, q, y in zip(weights, q_tot, targets)) / 2
     assert float(stats["loss_td"]) == pytest.approx(expected_qmix)
@@ -76,7 +78,7 @@ def test_targets_come_from_the_central_q_at_the_qmix_greedy_action(weighting, we
 def test_without_double_q_the_target_qmix_agents_pick_the_greedy_action():
     _, stats = wqmix_learner("ow", double_q=False).compute_loss(hand_batch(ACTIONS, REWARDS), t_env=0)
     targets = [1.0 + GAMMA * 0.8, 0.5 + GAMMA * 0.0]  # Q*' at the target QMIX greedy (0, 2) and (2, 0)
-    assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2)
+    assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2 / N_AGENTS)
 
 
 def test_the_loss_sums_the_weighted_qmix_and_central_losses():

@@ -2,7 +2,6 @@
 
 import os
 import signal
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -27,7 +26,7 @@ class UniformRandomController:
     """Picks uniformly among available actions (the runner's only need of a controller)."""
 
     def __init__(self):
-        self.action_selector = SimpleNamespace(epsilon=1.0)
+        self.epsilon = 1.0
 
     def init_hidden(self, batch_size):
         pass

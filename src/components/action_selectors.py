@@ -14,7 +14,7 @@ class EpsilonGreedyActionSelector:
         self.test_greedy = args.test_greedy
         self.epsilon = self.schedule.eval(0)
 
-    def select_action(self, agent_qs, avail_actions, t_env, test_mode=False, generator=None):
+    def select_action(self, agent_qs, avail_actions, t_env, test_mode=False):
         """``agent_qs``, ``avail_actions``: ``[batch, agents, actions]``; returns ``[batch, agents]``."""
         self.epsilon = self.schedule.eval(t_env)
         epsilon = 0.0 if (test_mode and self.test_greedy) else self.epsilon
@@ -24,9 +24,9 @@ class EpsilonGreedyActionSelector:
         # Rows with no available action (steps after an episode ended) draw from all actions;
         # callers never store those actions.
         weights = (available | ~available.any(dim=-1, keepdim=True)).float()
-        random_actions = torch.multinomial(weights.reshape(-1, weights.shape[-1]), 1, generator=generator)
+        random_actions = torch.multinomial(weights.reshape(-1, weights.shape[-1]), 1)
         random_actions = random_actions.view(greedy.shape)
-        explore = torch.rand(greedy.shape, generator=generator) < epsilon
+        explore = torch.rand(greedy.shape, device=agent_qs.device) < epsilon
         return torch.where(explore, random_actions, greedy)
 
 

@@ -40,6 +40,7 @@ class ReplayBuffer(EpisodeBatch):
     def state_dict(self):
         """Everything needed to restore the buffer exactly (contents, position, RNG)."""
         return {
+            "buffer_size": self.buffer_size,
             "data": {key: value[: self.episodes_in_buffer].clone() for key, value in self.data.items()},
             "insert_index": self.insert_index,
             "episodes_in_buffer": self.episodes_in_buffer,
@@ -47,6 +48,9 @@ class ReplayBuffer(EpisodeBatch):
         }
 
     def load_state_dict(self, state):
+        if state["buffer_size"] != self.buffer_size:
+            raise ValueError(f"the saved replay buffer holds {state['buffer_size']} episodes, "
+                             f"this run's buffer_size is {self.buffer_size}")
         stored = state["episodes_in_buffer"]
         for key, value in state["data"].items():
             if key not in self.data or self.data[key].shape[1:] != value.shape[1:]:

@@ -42,6 +42,11 @@ class NMAC:
             parts.append(ids.expand(*obs.shape[:2], -1, -1))
         return torch.cat(parts, dim=-1)
 
+    @property
+    def epsilon(self):
+        """The exploration rate of the last action selection."""
+        return self.action_selector.epsilon
+
     def init_hidden(self, batch_size):
         self.hidden_states = self.agent.init_hidden(batch_size * self.n_agents)
 

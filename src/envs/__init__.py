@@ -34,12 +34,16 @@ def _check_sc2():
     check_smac_available()
 
 
-def _check_smax(map_name="3m", **_):
+def _check_smax(map_name, max_steps, reward_scale, **_):
     from envs.smax import known_maps
 
     maps = known_maps()
     if map_name not in maps:
         raise ConfigError(f"unknown SMAX map '{map_name}' (env_args.map_name); known maps: {', '.join(maps)}")
+    if max_steps < 1:
+        raise ConfigError(f"env_args.max_steps must be at least 1, got {max_steps}")
+    if reward_scale <= 0:
+        raise ConfigError(f"env_args.reward_scale must be positive, got {reward_scale}")
 
 
 REGISTRY = {"smax": _smax, "sc2": _sc2}

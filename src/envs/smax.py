@@ -62,10 +62,10 @@ class SMAXCore:
         self.normalize_state = normalize_state
         self.reset = jax.jit(self._reset)
         self.step = jax.jit(self._step)
-        self._jax = jax
+        self.jax = jax
 
     def _observe(self, obs_dict, env_state):
-        jnp = self._jax.numpy
+        jnp = self.jax.numpy
         obs = jnp.stack([obs_dict[name] for name in self.agent_names])
         avail_dict = self.env.get_avail_actions(env_state)
         avail = jnp.stack([avail_dict[name] for name in self.agent_names])
@@ -82,7 +82,7 @@ class SMAXCore:
         cooldowns by the longest cooldown of any unit type (and clipped at 0: SMAX lets a
         cooldown run below 0 while a unit does not attack), type ids by the number of types.
         """
-        jnp = self._jax.numpy
+        jnp = self.jax.numpy
         env = self.env
         n_units, n_features = env.num_allies + env.num_enemies, len(env.own_features)
         units = world_state[: n_units * n_features].reshape(n_units, n_features)
@@ -99,7 +99,7 @@ class SMAXCore:
         return env_state, obs, state, avail
 
     def _step(self, key, env_state, actions):
-        jnp = self._jax.numpy
+        jnp = self.jax.numpy
         action_dict = {name: actions[i] for i, name in enumerate(self.agent_names)}
         obs_dict, env_state, rewards, dones, _ = self.env.step_env(key, env_state, action_dict)
         obs, state, avail = self._observe(obs_dict, env_state)
@@ -133,13 +133,13 @@ class SMAXEnv:
         self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         self.n_agents = self.core.n_agents
         self.episode_limit = self.core.episode_limit
-        self._key = self.core._jax.random.PRNGKey(0 if seed is None else seed)
+        self._key = self.core.jax.random.PRNGKey(0 if seed is None else seed)
         self._env_state = None
         self._obs = self._state = self._avail = None
         self._battles_game = self._battles_won = self._timeouts = 0
 
     def _next_key(self):
-        self._key, key = self.core._jax.random.split(self._key)
+        self._key, key = self.core.jax.random.split(self._key)
         return key
 
     def reset(self):
@@ -193,7 +193,7 @@ class SMAXEnv:
         return {"key": np.asarray(self._key), "battles": [self._battles_game, self._battles_won, self._timeouts]}
 
     def load_state_dict(self, state):
-        self._key = self.core._jax.numpy.asarray(state["key"])
+        self._key = self.core.jax.numpy.asarray(state["key"])
         self._battles_game, self._battles_won, self._timeouts = state["battles"]
 
     def close(self):
@@ -211,7 +211,7 @@ class SMAXVectorEnv:
     def __init__(self, n_envs, seed, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0,
                  normalize_state=True):
         self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
-        jax = self.core._jax
+        jax = self.core.jax
         self.n_envs = n_envs
         self._jax = jax
         self._key = jax.random.PRNGKey(0 if seed is None else seed)

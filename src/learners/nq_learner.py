@@ -18,6 +18,20 @@ from sparse import SparseTrainer
 from utils.checkpoint import load_module_state
 
 
+def td_stats(q_tot, targets, td_error, mask, n_agents):
+    """PyMARL2's learner stats over the real steps of a batch.
+
+    As in PyMARL2, ``q_taken_mean`` and ``target_mean`` are divided by the number of
+    agents as well (a per-agent scale of the joint value), so users' plots compare.
+    """
+    n_real = mask.sum()
+    return {
+        "td_error_abs": td_error.abs().sum().detach() / n_real,
+        "q_taken_mean": (q_tot * mask).sum().detach() / (n_real * n_agents),
+        "target_mean": (targets * mask).sum().detach() / (n_real * n_agents),
+    }
+
+
 def build_optimizer(params, args):
     if args.optimizer == "adam":
         return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
@@ -65,14 +79,7 @@ class NQLearner:
         q_tot = self.mixer(chosen_qs, batch["state"][:, :-1])
         td_error = (q_tot - targets) * mask
         loss = td_error.pow(2).sum() / mask.sum()
-        n_real = mask.sum()
-        stats = {
-            "loss_td": loss.detach(),
-            "td_error_abs": td_error.abs().sum().detach() / n_real,
-            "q_taken_mean": (q_tot * mask).sum().detach() / n_real,
-            "target_mean": (targets * mask).sum() / n_real,
-        }
-        return loss, stats
+        return loss, {"loss_td": loss.detach(), **td_stats(q_tot, targets, td_error, mask, self.args.n_agents)}
 
     def train(self, batch, t_env, episode_num):
         loss, stats = self.compute_loss(batch, t_env)

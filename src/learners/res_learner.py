@@ -18,7 +18,7 @@ Two changes to the QMIX (or VDN) learner, both against overestimation:
 
 import torch
 
-from learners.nq_learner import NQLearner
+from learners.nq_learner import NQLearner, td_stats
 from utils.rl_utils import discounted_returns, greedy_actions
 
 
@@ -88,9 +88,7 @@ class RESLearner(NQLearner):
         stats = {
             "loss_td": td_loss.detach(),
             "loss_res": regulariser.detach(),
-            "td_error_abs": td_error.abs().sum().detach() / n_real,
-            "q_taken_mean": (q_tot * mask).sum().detach() / n_real,
-            "target_mean": (targets * mask).sum() / n_real,
+            **td_stats(q_tot, targets, td_error, mask, self.args.n_agents),
             "return_baseline_mean": (episode_returns * mask).sum() / n_real,
         }
         return td_loss + self.args.res_lambda * regulariser, stats

@@ -22,7 +22,7 @@ import copy
 import torch
 
 from controllers import REGISTRY as MAC_REGISTRY
-from learners.nq_learner import NQLearner
+from learners.nq_learner import NQLearner, td_stats
 from modules.mixers import REGISTRY as MIXER_REGISTRY
 from utils.rl_utils import greedy_actions
 
@@ -75,10 +75,8 @@ class WQMIXLearner(NQLearner):
             "loss_td": qmix_loss.detach(),
             "loss_central": central_loss.detach(),
             "wqmix_weight_mean": (weights * mask).sum() / n_real,
-            "td_error_abs": td_error.abs().sum().detach() / n_real,
-            "q_taken_mean": (q_tot * mask).sum().detach() / n_real,
-            "central_q_taken_mean": (central_q * mask).sum().detach() / n_real,
-            "target_mean": (targets * mask).sum() / n_real,
+            **td_stats(q_tot, targets, td_error, mask, self.args.n_agents),
+            "central_q_taken_mean": (central_q * mask).sum().detach() / (n_real * self.args.n_agents),
         }
         return qmix_loss + central_loss, stats
 

@@ -35,9 +35,9 @@ def _load_env_state(env, state):
         env.load_state_dict(state)
 
 
-def _check_env_count(states, n_envs):
-    if len(states) != n_envs:
-        raise ValueError(f"it holds the state of {len(states)} envs, this run steps {n_envs} (batch_size_run)")
+def _check_env_count(saved_n_envs, n_envs):
+    if saved_n_envs != n_envs:
+        raise ValueError(f"it holds the state of {saved_n_envs} envs, this run steps {n_envs} (batch_size_run)")
 
 
 class InProcessEnvs:
@@ -62,15 +62,12 @@ class InProcessEnvs:
             observations.append(_observe(env))
         return (reward, done, infos, *_stack_observations(observations))
 
-    def get_stats(self):
-        return [env.get_stats() for env in self.envs]
-
     def state_dict(self):
         """Each env's resumable state, in env order."""
         return [_env_state(env) for env in self.envs]
 
     def load_state_dict(self, states):
-        _check_env_count(states, len(self.envs))
+        _check_env_count(len(states), len(self.envs))
         for env, state in zip(self.envs, states):
             _load_env_state(env, state)
 
@@ -93,8 +90,6 @@ def _worker(remote, env_name, env_args):
                 remote.send(("ok", (reward, done, info, _observe(env))))
             elif command == "get_env_info":
                 remote.send(("ok", env.get_env_info()))
-            elif command == "get_stats":
-                remote.send(("ok", env.get_stats()))
             elif command == "state_dict":
                 remote.send(("ok", _env_state(env)))
             elif command == "load_state_dict":
@@ -178,15 +173,12 @@ class SubprocessEnvs:
             reward[i], done[i], infos[i], self._observations[i] = self._receive(i)
         return (reward, done, infos, *_stack_observations(self._observations))
 
-    def get_stats(self):
-        return [self._call(i, "get_stats", None) for i in range(len(self.remotes))]
-
     def state_dict(self):
         """Each worker env's resumable state, in env order."""
         return [self._call(i, "state_dict", None) for i in range(len(self.remotes))]
 
     def load_state_dict(self, states):
-        _check_env_count(states, len(self.remotes))
+        _check_env_count(len(states), len(self.remotes))
         for i, state in enumerate(states):
             self._call(i, "load_state_dict", state)
 
@@ -215,8 +207,6 @@ class VectorizedEnvs:
         self.vector_env = VECTOR_ENVS[env_name](n_envs, seed, **env_args)
         self.env_info = self.vector_env.get_env_info()
         self.n_envs = n_envs
-        self._won = np.zeros(n_envs, np.int64)
-        self._games = np.zeros(n_envs, np.int64)
 
     def reset(self):
         return self.vector_env.reset()
@@ -226,21 +216,15 @@ class VectorizedEnvs:
         infos = [{} for _ in range(self.n_envs)]
         for i in np.flatnonzero(active & done):
             infos[i] = {"battle_won": bool(won[i]), "episode_limit": bool(time_limit[i])}
-            self._games[i] += 1
-            self._won[i] += int(won[i])
         return reward.astype(np.float32), done.astype(bool), infos, obs, state, avail
 
-    def get_stats(self):
-        return [{"battles_won": int(w), "battles_game": int(g)} for w, g in zip(self._won, self._games)]
-
     def state_dict(self):
-        """The vector env's PRNG key and the per-env battle counters."""
-        return {"vector_env": self.vector_env.state_dict(), "won": self._won.copy(), "games": self._games.copy()}
+        """The vector env's PRNG key, and the number of envs it steps."""
+        return {"vector_env": self.vector_env.state_dict(), "n_envs": self.n_envs}
 
     def load_state_dict(self, state):
-        _check_env_count(state["won"], self.n_envs)
+        _check_env_count(state["n_envs"], self.n_envs)
         self.vector_env.load_state_dict(state["vector_env"])
-        self._won[:], self._games[:] = state["won"], state["games"]
 
     def close(self):
         self.vector_env.close()

@@ -84,7 +84,7 @@ class EpisodeRunner:
             actions = self.mac.select_actions(batch, t, self.t_env, test_mode=test_mode)
             live = torch.as_tensor(np.flatnonzero(active))
             batch.update({"actions": actions[live].unsqueeze(-1)}, bs=live, ts=t, mark_filled=False)
-            reward, done, infos, obs, state, avail = self.envs.step(actions.numpy(), active)
+            reward, done, infos, obs, state, avail = self.envs.step(actions.cpu().numpy(), active)
             terminated = np.array([done[i] and not infos[i].get("episode_limit", False) for i in live.tolist()], np.uint8)
             batch.update({"reward": reward[live], "terminated": terminated}, bs=live, ts=t, mark_filled=False)
             batch.update({"obs": obs[live], "state": state[live], "avail_actions": avail[live]}, bs=live, ts=t + 1)
@@ -113,7 +113,7 @@ class EpisodeRunner:
             self._log(self.test_returns, self.test_stats, "test_")
         elif not test_mode and self.t_env - self.log_train_stats_t >= self.args.runner_log_interval:
             self._log(self.train_returns, self.train_stats, "")
-            self.logger.log_stat("epsilon", self.mac.action_selector.epsilon, self.t_env)
+            self.logger.log_stat("epsilon", self.mac.epsilon, self.t_env)
             self.log_train_stats_t = self.t_env
 
     def _log(self, returns, stats, prefix):

@@ -144,8 +144,7 @@ class SparseTrainer:
         logger.log_stat("sparsity", self.sparsity(), t_env)
         logger.log_stat("train_flops_ratio", train_ratio, t_env)
         logger.log_stat("infer_flops_ratio", infer_ratio, t_env)
-        if logger.sacred_run is not None:
-            logger.sacred_run.info["layer_sparsity"] = self.layer_sparsity()
+        logger.set_info("layer_sparsity", self.layer_sparsity())
 
     # --- checkpoints --------------------------------------------------------------------
     def state_dict(self):

@@ -85,15 +85,18 @@ def check_types(declared, final, path=""):
     """Every key of ``final`` must be declared with a value of a compatible type.
 
     Compatible: the same type; an int where a float is declared; anything where the
-    declared value is None (optional keys); lists of any content for lists.
+    declared value is None (optional keys); lists of any content for lists. None is
+    accepted only where the declared value is None.
     """
     for key, value in final.items():
         name = f"{path}{key}"
         if key not in declared:
             raise ConfigError(f"unknown config key '{name}'")
         expected = declared[key]
-        if expected is None or value is None:
+        if expected is None:
             continue
+        if value is None:
+            raise ConfigError(f"config key '{name}' must be {_type_name(expected)}, got None")
         if isinstance(expected, dict):
             if not isinstance(value, dict):
                 raise ConfigError(f"config key '{name}' must be a mapping, got {value!r}")

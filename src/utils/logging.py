@@ -21,10 +21,17 @@ class Logger:
     def setup_sacred(self, sacred_run):
         self.sacred_run = sacred_run
 
-    def setup_tensorboard(self, directory):
+    def setup_tensorboard(self, directory, resumed_step=None):
+        """Write to ``directory``; a run resumed at ``resumed_step`` hides the events that the
+        interrupted run wrote after that step, so curves have no doubled stretch."""
         from torch.utils.tensorboard import SummaryWriter
 
-        self.tb_writer = SummaryWriter(log_dir=directory)
+        self.tb_writer = SummaryWriter(log_dir=directory, purge_step=resumed_step)
+
+    def set_info(self, key, value):
+        """Store ``value`` under ``key`` in the run's info (Sacred's info.json), replacing any earlier one."""
+        if self.sacred_run is not None:
+            self.sacred_run.info[key] = value
 
     def log_stat(self, key, value, t):
         value = float(value)

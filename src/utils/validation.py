@@ -19,6 +19,7 @@ def validate_config(config):
     from components.action_selectors import REGISTRY as SELECTOR_REGISTRY
     from controllers import REGISTRY as MAC_REGISTRY
     from envs import REGISTRY as ENV_REGISTRY
+    from envs import VECTOR_ENVS
     from learners import REGISTRY as LEARNER_REGISTRY
     from modules.agents import REGISTRY as AGENT_REGISTRY
     from modules.mixers import REGISTRY as MIXER_REGISTRY
@@ -26,6 +27,14 @@ def validate_config(config):
 
     _choice(config, "env", ENV_REGISTRY)
     _choice(config, "runner", RUNNER_REGISTRY)
+    _require(config["runner"] != "vectorized" or config["env"] in VECTOR_ENVS,
+             f"runner 'vectorized' needs an env with a vectorised form ({', '.join(sorted(VECTOR_ENVS))}), "
+             f"not '{config['env']}': use runner=parallel or runner=episode")
+    _require(config["seed"] is None or (isinstance(config["seed"], int) and not isinstance(config["seed"], bool)),
+             f"seed must be an integer or null, got {config['seed']!r}")
+    _require(config["parallel_worker_timeout"] > 0,
+             f"parallel_worker_timeout must be positive, got {config['parallel_worker_timeout']}")
+    _require(config["optim_eps"] > 0, f"optim_eps must be positive, got {config['optim_eps']}")
     _choice(config, "mac", MAC_REGISTRY)
     _choice(config, "agent", AGENT_REGISTRY)
     _choice(config, "mixer", MIXER_REGISTRY)
