@@ -2,8 +2,8 @@
 
 Each ``--group LABEL=GLOB`` names a set of run folders (``results/sacred/<map>/<name>/<id>``)
 plotted as one curve of ``--metric`` against env steps (mean of the runs, with each run
-faint). Prints, per run: the last value, the best value, the env steps of the first
-value >= ``--threshold`` and the wall time from Sacred's run.json.
+faint). Prints, per run: the last value, the mean of the last 5, the best value, the env
+steps of the first value >= ``--threshold`` and the wall time from Sacred's run.json.
 
     python benchmarks/plot_curves.py --group "QMIX=results/sacred/3m/qmix_bench/*" \
         --out docs/img/qmix_3m.png --title "Dense QMIX on SMAX 3m" --threshold 0.9
@@ -63,8 +63,9 @@ def main():
     options = parser.parse_args()
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    print(f"| group | seed | status | env steps | last {options.metric} | best | first >= {options.threshold} at | wall time |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| group | seed | status | env steps | last {options.metric} | mean of last 5 | best | "
+          f"first >= {options.threshold} at | wall time |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for spec in options.group:
         label, pattern = spec.split("=", 1)
         runs = [load_run(folder, options.metric) for folder in sorted(glob.glob(pattern))
@@ -72,14 +73,14 @@ def main():
         runs = [run for run in runs if run["values"].size]
         if not runs:
             raise SystemExit(f"no runs with {options.metric} match {pattern}")
+        steps, values = mean_curve(runs)
+        (mean_line,) = axis.plot(steps, values, linewidth=2, label=f"{label} (mean of {len(runs)})")
         for run in runs:
-            axis.plot(run["steps"], run["values"], alpha=0.25, linewidth=0.8)
+            axis.plot(run["steps"], run["values"], color=mean_line.get_color(), alpha=0.3, linewidth=0.8)
             reached = first_step_at(run, options.threshold)
             print(f"| {label} | {run['seed']} | {run['status']} | {run['steps'][-1]} | {run['values'][-1]:.3f} | "
-                  f"{run['values'].max():.3f} | {reached if reached is not None else 'never'} | "
+                  f"{run['values'][-5:].mean():.3f} | {run['values'].max():.3f} | {reached if reached is not None else 'never'} | "
                   f"{run['wall_s'] / 60:.1f} min |")
-        steps, values = mean_curve(runs)
-        axis.plot(steps, values, linewidth=2, label=f"{label} (mean of {len(runs)})")
     axis.set_xlabel("environment steps")
     axis.set_ylabel(options.metric)
     axis.set_title(options.title)

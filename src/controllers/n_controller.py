@@ -35,8 +35,11 @@ class NMAC:
         parts = [obs]
         if self.obs_last_action:
             onehot = batch["actions_onehot"]
-            previous = torch.cat([torch.zeros_like(onehot[:, :1]), onehot[:, :-1]], dim=1)
-            parts.append(previous[:, time])
+            start, stop, _ = time.indices(onehot.shape[1])
+            previous = onehot[:, max(start - 1, 0): stop - 1]  # only the steps asked for, not the episode
+            if start == 0:
+                previous = torch.cat([torch.zeros_like(onehot[:, :1]), previous], dim=1)
+            parts.append(previous)
         if self.obs_agent_id:
             ids = torch.eye(self.n_agents, device=obs.device)
             parts.append(ids.expand(*obs.shape[:2], -1, -1))
