@@ -16,13 +16,18 @@ def controller():
     return NMAC({"obs": {"vshape": 5}, "actions_onehot": {"vshape": (3,)}}, {"agents": 2}, args)
 
 
+def random_batch(episodes, steps):
+    """Observations and one-hot actions of 2 agents, 3 actions, as the controller reads them."""
+    return {
+        "obs": torch.randn(episodes, steps, 2, 5),
+        "actions_onehot": torch.nn.functional.one_hot(torch.randint(0, 3, (episodes, steps, 2)), 3).float(),
+    }
+
+
 def test_step_inputs_equal_sequence_inputs_and_carry_the_previous_action():
     torch.manual_seed(0)
     mac = controller()
-    batch = {
-        "obs": torch.randn(4, 6, 2, 5),
-        "actions_onehot": torch.nn.functional.one_hot(torch.randint(0, 3, (4, 6, 2)), 3).float(),
-    }
+    batch = random_batch(4, 6)
     whole = mac._build_inputs(batch, slice(None))
     stepwise = torch.cat([mac._build_inputs(batch, slice(t, t + 1)) for t in range(6)], dim=1)
     assert torch.equal(whole, stepwise)
@@ -35,10 +40,7 @@ def test_step_inputs_equal_sequence_inputs_and_carry_the_previous_action():
 def test_unroll_matches_stepping_the_agent():
     torch.manual_seed(1)
     mac = controller()
-    batch = {
-        "obs": torch.randn(3, 5, 2, 5),
-        "actions_onehot": torch.nn.functional.one_hot(torch.randint(0, 3, (3, 5, 2)), 3).float(),
-    }
+    batch = random_batch(3, 5)
     unrolled = mac.unroll(batch)
     hidden = mac.agent.init_hidden(3 * 2)
     for t in range(5):
