@@ -15,11 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
-from components.episode_batch import EpisodeBatch  # noqa: E402
-from controllers import REGISTRY as MAC_REGISTRY  # noqa: E402
 from envs.smax import SMAXCore  # noqa: E402
-from learners import REGISTRY as LEARNER_REGISTRY  # noqa: E402
-from run import build_scheme  # noqa: E402
+from run import build_learner as run_build_learner  # noqa: E402
 from sparse.flops import per_transition_flops, train_flops_ratio  # noqa: E402
 from utils.config import layered_config, merge_layer, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
@@ -32,11 +29,7 @@ DISTRIBUTIONS = ("uniform", "erk")
 def build_learner(env_info, sparse):
     config = merge_layer(layered_config("rigl_qmix", "smax"), {"sparse": sparse}, "benchmark", allow_new_keys=False)
     config.update(env_info, seed=0)
-    args = to_namespace(config)
-    scheme, groups, preprocess = build_scheme(env_info)
-    full_scheme = EpisodeBatch(scheme, groups, 1, 2, preprocess).scheme
-    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
-    return LEARNER_REGISTRY[args.learner](mac, full_scheme, Logger(get_console_logger()), args)
+    return run_build_learner(to_namespace(config), env_info, Logger(get_console_logger()))
 
 
 def parameter_counts(learner):

@@ -22,8 +22,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 from components.episode_batch import EpisodeBatch  # noqa: E402
-from controllers import REGISTRY as MAC_REGISTRY  # noqa: E402
-from learners import REGISTRY as LEARNER_REGISTRY  # noqa: E402
+from run import build_learner as run_build_learner  # noqa: E402
 from run import build_scheme  # noqa: E402
 from utils.config import layered_config, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
@@ -34,11 +33,7 @@ SMAX_3M = {"n_agents": 3, "n_actions": 8, "state_shape": 72, "obs_shape": 75, "e
 def build_learner(alg):
     config = layered_config(alg, "smax")
     config.update(SMAX_3M, seed=0)
-    args = to_namespace(config)
-    scheme, groups, preprocess = build_scheme(SMAX_3M)
-    full_scheme = EpisodeBatch(scheme, groups, 1, 2, preprocess).scheme
-    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
-    return LEARNER_REGISTRY[args.learner](mac, full_scheme, Logger(get_console_logger()), args)
+    return run_build_learner(to_namespace(config), SMAX_3M, Logger(get_console_logger()))
 
 
 def random_batch(args, steps, generator):

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from components import BUFFER_REGISTRY
+from components.episode_batch import EpisodeBatch
 from components.transforms import OneHot
 from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
@@ -71,6 +72,18 @@ def build_scheme(env_info):
     return scheme, groups, preprocess
 
 
+def build_learner(args, env_info, logger):
+    """The controller and learner for an env described by ``env_info``; needs no env.
+
+    The controller reads the scheme with its derived fields (one-hot actions), which a
+    one-step episode batch expands.
+    """
+    scheme, groups, preprocess = build_scheme(env_info)
+    full_scheme = EpisodeBatch(scheme, groups, 1, 1, preprocess).scheme
+    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
+    return LEARNER_REGISTRY[args.learner](mac, full_scheme, logger, args)
+
+
 def build_components(args, logger):
     """Runner, buffer, controller and learner, wired together."""
     runner = RUNNER_REGISTRY[args.runner](args, logger)
@@ -86,9 +99,8 @@ def build_components(args, logger):
     buffer = BUFFER_REGISTRY[args.buffer](
         args, scheme, groups, args.episode_limit + 1, preprocess, buffer_device, np.random.default_rng(args.seed)
     )
-    mac = MAC_REGISTRY[args.mac](buffer.scheme, groups, args)
-    runner.setup(scheme, groups, preprocess, mac)
-    learner = LEARNER_REGISTRY[args.learner](mac, buffer.scheme, logger, args)
+    learner = build_learner(args, env_info, logger)
+    runner.setup(scheme, groups, preprocess, learner.mac)
     learner.to(args.device)
     return runner, buffer, learner
 

@@ -4,9 +4,7 @@ random episode batches, without any environment."""
 import torch
 
 from components.episode_batch import EpisodeBatch
-from controllers import REGISTRY as MAC_REGISTRY
-from learners import REGISTRY as LEARNER_REGISTRY
-from run import build_scheme
+from run import build_learner, build_scheme
 from utils.config import layered_config, merge_layer, to_namespace
 from utils.logging import Logger, get_console_logger
 
@@ -35,11 +33,7 @@ def sparse_args(method="rigl", sparsity=0.9, mixer="qmix", seed=0, optimizer="ad
 def make_learner(args, logger=None):
     """A learner (and its controller) built the way run.py builds them."""
     env_info = {key: getattr(args, key) for key in ENV_INFO_3M}
-    scheme, groups, preprocess = build_scheme(env_info)
-    full_scheme = EpisodeBatch(scheme, groups, 1, 2, preprocess).scheme
-    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
-    logger = logger or Logger(get_console_logger())
-    return LEARNER_REGISTRY[args.learner](mac, full_scheme, logger, args)
+    return build_learner(args, env_info, logger or Logger(get_console_logger()))
 
 
 def random_batch(args, batch_size=4, steps=10, seed=0):
