@@ -1,9 +1,12 @@
-"""Parameters and FLOPs of sparse QMIX on SMAX 3m, 2s3z and 3s5z (as MAST's Table 1).
+"""Parameters and FLOPs of sparse QMIX on SMAX 3m, 2s3z and 3s5z (as MAST's Table 1), and
+the FLOPs ratios of every MAST algorithm on 3m.
 
 For each map the real env reports its shapes; a RigL QMIX learner is built from
 ``algs/rigl_qmix.yaml`` with the given sparsity and distribution, and its sparse trainer
 counts, from the layers and masks, the parameters (agent and mixer; a sparse model's are its
-nonzero weights plus its dense biases) and the FLOPs ratios of ``src/sparse/flops.py``.
+nonzero weights plus its dense biases) and the FLOPs ratios of ``src/sparse/flops.py``. The
+second table builds each ``algs/mast_*.yaml`` learner as configured; its training ratio
+counts that learner's own forward-only passes (WQMIX's central networks, RES's candidates).
 
     .venv/bin/python benchmarks/flops_table.py
 """
@@ -26,8 +29,11 @@ SPARSITIES = (0.9, 0.95)
 DISTRIBUTIONS = ("uniform", "erk")
 
 
-def build_learner(env_info, sparse):
-    config = merge_layer(layered_config("rigl_qmix", "smax"), {"sparse": sparse}, "benchmark", allow_new_keys=False)
+MAST_ALGS = ("mast_qmix", "mast_vdn", "mast_ow_qmix", "mast_cw_qmix", "mast_res_qmix")
+
+
+def build_learner(env_info, sparse, alg="rigl_qmix"):
+    config = merge_layer(layered_config(alg, "smax"), {"sparse": sparse}, "benchmark", allow_new_keys=False)
     config.update(env_info, seed=0)
     return run_build_learner(to_namespace(config), env_info, Logger(get_console_logger()))
 
@@ -50,11 +56,20 @@ def main():
                 trainer = learner.sparse
                 dense, nonzero = parameter_counts(learner)
                 train_rigl, infer = trainer.flops_ratios()
-                transition = per_transition_flops(trainer.network_flops(), env_info["n_agents"])
-                train_static = train_flops_ratio(transition, None)
+                flops, n_agents = trainer.network_flops(), env_info["n_agents"]
+                forward_only = per_transition_flops(flops, n_agents, learner.forward_only_passes())
+                train_static = train_flops_ratio(per_transition_flops(flops, n_agents), forward_only, None)
                 print(f"| {map_name} | {sparsity} | {distribution} | {dense} | {nonzero} | {nonzero / dense:.3f} "
                       f"| {train_rigl:.3f} ({1 / train_rigl:.1f}x fewer) | {train_static:.3f} "
                       f"| {infer:.3f} ({1 / infer:.1f}x fewer) |", flush=True)
+
+    print("\n| algorithm (3m) | sparsity | train FLOPs | inference FLOPs |")
+    print("| --- | --- | --- | --- |")
+    env_info = SMAXCore("3m", 100, 10.0, 1.0, normalize_state=True).env_info()
+    for alg in MAST_ALGS:
+        learner = build_learner(env_info, {}, alg)
+        train, infer = learner.sparse.flops_ratios()
+        print(f"| {alg} | {learner.args.sparse.sparsity} | {train:.3f} | {infer:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

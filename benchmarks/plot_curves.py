@@ -2,8 +2,11 @@
 
 Each ``--group LABEL=GLOB`` names a set of run folders (``results/sacred/<map>/<name>/<id>``)
 plotted as one curve of ``--metric`` against env steps (mean of the runs, with each run
-faint). Prints, per run: the last value, the mean of the last 5, the best value, the env
-steps of the first value >= ``--threshold`` and the wall time from Sacred's run.json.
+faint; ``--smooth N`` plots moving means over N logged values). Prints, per run: the last
+value, the mean of the last 5, the best value, the env steps of the first value >=
+``--threshold`` and the wall time from Sacred's run.json; then, per group, the mean and
+standard deviation over its runs of the mean of the last 5 values ("final"), and the mean
+of the last and best values.
 
     python benchmarks/plot_curves.py --group "QMIX=results/sacred/3m/qmix_bench/*" \
         --out docs/img/qmix_3m.png --title "Dense QMIX on SMAX 3m" --threshold 0.9
@@ -53,6 +56,21 @@ def mean_curve(runs):
     return steps, np.mean([run["values"][:length] for run in runs], axis=0)
 
 
+def smoothed(values, window):
+    """Moving mean over ``window`` values (shorter at the start), as long as ``values``."""
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def group_summary(label, runs):
+    finals = np.array([run["values"][-5:].mean() for run in runs])
+    return (f"| {label} | {len(runs)} | {finals.mean():.3f} +- {finals.std():.3f} | "
+            f"{np.mean([run['values'][-1] for run in runs]):.3f} | {np.mean([run['values'].max() for run in runs]):.3f} | "
+            f"{int(np.mean([run['steps'][-1] for run in runs]))} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--group", action="append", required=True, help="LABEL=GLOB of run folders")
@@ -60,12 +78,14 @@ def main():
     parser.add_argument("--threshold", type=float, default=0.9)
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--title", default="")
+    parser.add_argument("--smooth", type=int, default=1, help="plot moving means over this many logged values")
     options = parser.parse_args()
 
     figure, axis = plt.subplots(figsize=(7, 4.5))
     print(f"| group | seed | status | env steps | last {options.metric} | mean of last 5 | best | "
           f"first >= {options.threshold} at | wall time |")
     print("|---|---|---|---|---|---|---|---|---|")
+    summaries = []
     for spec in options.group:
         label, pattern = spec.split("=", 1)
         runs = [load_run(folder, options.metric) for folder in sorted(glob.glob(pattern))
@@ -74,15 +94,21 @@ def main():
         if not runs:
             raise SystemExit(f"no runs with {options.metric} match {pattern}")
         steps, values = mean_curve(runs)
-        (mean_line,) = axis.plot(steps, values, linewidth=2, label=f"{label} (mean of {len(runs)})")
+        (mean_line,) = axis.plot(steps, smoothed(values, options.smooth), linewidth=2,
+                                 label=f"{label} (mean of {len(runs)})")
         for run in runs:
-            axis.plot(run["steps"], run["values"], color=mean_line.get_color(), alpha=0.3, linewidth=0.8)
+            axis.plot(run["steps"], smoothed(run["values"], options.smooth), color=mean_line.get_color(),
+                      alpha=0.3, linewidth=0.8)
             reached = first_step_at(run, options.threshold)
             print(f"| {label} | {run['seed']} | {run['status']} | {run['steps'][-1]} | {run['values'][-1]:.3f} | "
                   f"{run['values'][-5:].mean():.3f} | {run['values'].max():.3f} | {reached if reached is not None else 'never'} | "
                   f"{run['wall_s'] / 60:.1f} min |")
+        summaries.append(group_summary(label, runs))
+    print("\n| group | runs | final (mean of last 5), mean +- sd over runs | last | best | env steps |")
+    print("|---|---|---|---|---|---|")
+    print("\n".join(summaries))
     axis.set_xlabel("environment steps")
-    axis.set_ylabel(options.metric)
+    axis.set_ylabel(options.metric + (f" (moving mean of {options.smooth})" if options.smooth > 1 else ""))
     axis.set_title(options.title)
     axis.grid(alpha=0.3)
     axis.legend()

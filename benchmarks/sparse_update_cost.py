@@ -21,37 +21,16 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
-from components.episode_batch import EpisodeBatch  # noqa: E402
+from components.random_episodes import SMAX_3M_ENV_INFO, random_episode_batch  # noqa: E402
 from run import build_learner as run_build_learner  # noqa: E402
-from run import build_scheme  # noqa: E402
 from utils.config import layered_config, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
-
-SMAX_3M = {"n_agents": 3, "n_actions": 8, "state_shape": 72, "obs_shape": 75, "episode_limit": 100}
 
 
 def build_learner(alg):
     config = layered_config(alg, "smax")
-    config.update(SMAX_3M, seed=0)
-    return run_build_learner(to_namespace(config), SMAX_3M, Logger(get_console_logger()))
-
-
-def random_batch(args, steps, generator):
-    """``args.batch_size`` episodes of ``steps`` transitions with random content."""
-    scheme, groups, preprocess = build_scheme(SMAX_3M)
-    size, agents, actions = args.batch_size, args.n_agents, args.n_actions
-    batch = EpisodeBatch(scheme, groups, size, steps + 1, preprocess)
-    terminated = torch.zeros(size, steps + 1, 1)
-    terminated[:, steps - 1] = 1
-    batch.update({
-        "obs": torch.randn(size, steps + 1, agents, args.obs_shape, generator=generator),
-        "state": torch.randn(size, steps + 1, args.state_shape, generator=generator),
-        "actions": torch.randint(actions, (size, steps + 1, agents, 1), generator=generator),
-        "avail_actions": torch.ones(size, steps + 1, agents, actions, dtype=torch.int),
-        "reward": torch.randn(size, steps + 1, 1, generator=generator),
-        "terminated": terminated,
-    })
-    return batch
+    config.update(SMAX_3M_ENV_INFO, seed=0)
+    return run_build_learner(to_namespace(config), SMAX_3M_ENV_INFO, Logger(get_console_logger()))
 
 
 def time_sparse_calls(trainer):
@@ -72,7 +51,7 @@ def time_sparse_calls(trainer):
 def compare(steps, rounds, generator):
     dense, sparse = build_learner("qmix"), build_learner("rigl_qmix")
     sparse_call_times = time_sparse_calls(sparse.sparse)
-    batches = [random_batch(dense.args, steps, generator) for _ in range(4)]
+    batches = [random_episode_batch(SMAX_3M_ENV_INFO, dense.args.batch_size, steps, generator) for _ in range(4)]
     dense_times, sparse_times = [], []
     for round_index in range(rounds + 2):  # two warm-up rounds, not counted
         batch = batches[round_index % len(batches)]

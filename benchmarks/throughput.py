@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import torch  # noqa: E402
 
 from controllers import REGISTRY as MAC_REGISTRY  # noqa: E402
-from run import build_scheme  # noqa: E402
+from components.episode_batch import build_scheme  # noqa: E402
 from runners import REGISTRY as RUNNER_REGISTRY  # noqa: E402
 from utils.config import layered_config, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402

@@ -11,8 +11,7 @@ import numpy as np
 import torch
 
 from components import BUFFER_REGISTRY
-from components.episode_batch import EpisodeBatch
-from components.transforms import OneHot
+from components.episode_batch import EpisodeBatch, build_scheme
 from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
@@ -56,20 +55,6 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def build_scheme(env_info):
-    scheme = {
-        "state": {"vshape": env_info["state_shape"]},
-        "obs": {"vshape": env_info["obs_shape"], "group": "agents"},
-        "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
-        "avail_actions": {"vshape": (env_info["n_actions"],), "group": "agents", "dtype": torch.int},
-        "reward": {"vshape": (1,)},
-        "terminated": {"vshape": (1,), "dtype": torch.uint8},
-    }
-    groups = {"agents": env_info["n_agents"]}
-    preprocess = {"actions": ("actions_onehot", [OneHot(out_dim=env_info["n_actions"])])}
-    return scheme, groups, preprocess
 
 
 def build_learner(args, env_info, logger):

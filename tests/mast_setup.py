@@ -3,9 +3,8 @@ three actions) whose networks the test replaces by known Q-values, and a hand-ma
 
 import torch
 
-from components.episode_batch import EpisodeBatch
+from components.episode_batch import EpisodeBatch, build_scheme
 from modules.mixers.vdn import VDNMixer
-from run import build_scheme
 from sparse_setup import make_args, make_learner
 
 ENV_SMALL = {"n_agents": 2, "n_actions": 3, "state_shape": 4, "obs_shape": 5, "episode_limit": 2}

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from run import build_scheme
+from components.episode_batch import build_scheme
 from runners import REGISTRY as RUNNER_REGISTRY
 from runners.env_backends import SubprocessEnvs, WorkerError
 from utils.config import layered_config, to_namespace

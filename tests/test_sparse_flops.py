@@ -8,7 +8,7 @@ import torch
 from modules.agents.rnn_agent import RNNAgent
 from modules.mixers.qmix import QMixer
 from sparse.flops import ForwardFlops, forward_flops, infer_flops_ratio, per_transition_flops, train_flops_ratio
-from sparse_setup import make_learner, sparse_args
+from sparse_setup import make_args, make_learner, random_batch, sparse_args
 
 
 def small_agent():
@@ -48,9 +48,13 @@ def test_ratios_follow_the_rigl_convention():
     transition = per_transition_flops({"agent": agent, "mixer": mixer}, n_agents=3)
     assert transition == ForwardFlops(350.0, 35.0)
     assert infer_flops_ratio(agent) == 0.1
-    assert train_flops_ratio(transition, None) == pytest.approx((3 * 35 + 35) / (4 * 350))
+    assert train_flops_ratio(transition, transition, None) == pytest.approx((3 * 35 + 35) / (4 * 350))
     rigl = (3 * 35 * 100 + 2 * 35 + 350) / 101
-    assert train_flops_ratio(transition, 100) == pytest.approx((rigl + 35) / (4 * 350))
+    assert train_flops_ratio(transition, transition, 100) == pytest.approx((rigl + 35) / (4 * 350))
+    # other forward-only passes: the agent once, the mixer 4 times
+    passes = per_transition_flops({"agent": agent, "mixer": mixer}, 3, {"agent": 1, "mixer": 4})
+    assert passes == ForwardFlops(300.0 + 4 * 50, 30.0 + 4 * 5)
+    assert train_flops_ratio(transition, passes, None) == pytest.approx((3 * 35 + 50) / (3 * 350 + 500))
 
 
 def test_logged_ratios_of_a_90_percent_sparse_qmix():
@@ -61,3 +65,42 @@ def test_logged_ratios_of_a_90_percent_sparse_qmix():
     assert infer == flops["agent"].sparse / flops["agent"].dense
     static_train = make_learner(sparse_args(method="static")).sparse.flops_ratios()[0]
     assert static_train < train < static_train + 0.01  # RigL's dense gradient every 100 updates
+
+
+def count_samples(learner):
+    """Forward hooks counting the samples each network sees, with and without gradients, by
+    online name (a target copy counts under its online network). A sample is a row through
+    the network's first linear layer: one agent at one step for an agent network, one state
+    for a mixer (whose hypernetworks run once per state, however many joint actions it mixes)."""
+    counts = {}
+    for name, network in learner.networks().items():
+        online_name = name.removeprefix("target_")
+        first_linear = next(module for module in network.modules() if isinstance(module, torch.nn.Linear))
+
+        def hook(layer, inputs, output, online_name=online_name):
+            key = (online_name, "trained" if torch.is_grad_enabled() else "forward_only")
+            counts[key] = counts.get(key, 0) + inputs[0].numel() // layer.in_features
+
+        first_linear.register_forward_hook(hook)
+    return counts
+
+
+@pytest.mark.parametrize("alg", ["qmix", "ow_qmix", "cw_qmix", "res_qmix"])
+def test_declared_forward_only_passes_match_what_an_update_runs(alg):
+    """Each learner's forward_only_passes (which the training FLOPs ratio uses) against the
+    forward passes one update really makes: per trained sample, exact for agents (both unroll
+    all 11 slots of a 10-step episode), within the extra slot (11/10) for mixers."""
+    learner = make_learner(make_args(alg, sparse={"enabled": True, "sparsity": 0.9, "method": "static"},
+                                     t_max=10_000, batch_size=4))
+    counts = count_samples(learner)
+    learner.train(random_batch(learner.args, steps=10), t_env=0, episode_num=0)
+    for name, passes in learner.forward_only_passes().items():
+        measured = counts.get((name, "forward_only"), 0) / counts[(name, "trained")]
+        if name.endswith("agent"):
+            assert measured == passes, name
+        else:
+            assert passes <= measured <= passes * 11 / 10, name
+    unused = {name for name, kind in counts if kind == "forward_only"} - set(learner.forward_only_passes())
+    assert not unused
+    trained = per_transition_flops(learner.sparse.network_flops(), learner.args.n_agents)
+    assert learner.sparse.flops_ratios()[0] < train_flops_ratio(trained, ForwardFlops(0.0, 0.0), None) + 0.05

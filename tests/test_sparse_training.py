@@ -109,7 +109,7 @@ def tiny_trainer(weight, mask, method="rigl", drop_fraction=0.5):
                              init="random", dense_layers=[])
     args = SimpleNamespace(sparse=config, t_max=100, n_agents=1, seed=0)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.0)
-    trainer = SparseTrainer({"agent": layer}, optimizer, args)
+    trainer = SparseTrainer({"agent": layer}, optimizer, args, forward_only_passes={"agent": 1})
     with torch.no_grad():
         layer.weight.copy_(weight)
     trainer.masks["agent.weight"] = mask.clone()

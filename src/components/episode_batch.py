@@ -9,6 +9,23 @@ A *scheme* declares each field once: ``{"obs": {"vshape": obs_shape, "group": "a
 
 import torch
 
+from components.transforms import OneHot
+
+
+def build_scheme(env_info):
+    """The scheme, groups and preprocess of an env's episodes, from its ``get_env_info()``."""
+    scheme = {
+        "state": {"vshape": env_info["state_shape"]},
+        "obs": {"vshape": env_info["obs_shape"], "group": "agents"},
+        "actions": {"vshape": (1,), "group": "agents", "dtype": torch.long},
+        "avail_actions": {"vshape": (env_info["n_actions"],), "group": "agents", "dtype": torch.int},
+        "reward": {"vshape": (1,)},
+        "terminated": {"vshape": (1,), "dtype": torch.uint8},
+    }
+    groups = {"agents": env_info["n_agents"]}
+    preprocess = {"actions": ("actions_onehot", [OneHot(out_dim=env_info["n_actions"])])}
+    return scheme, groups, preprocess
+
 
 class EpisodeBatch:
     """A batch of episodes, each ``max_seq_length`` steps long, stored as tensors."""

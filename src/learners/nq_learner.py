@@ -53,7 +53,8 @@ class NQLearner:
         self.last_target_update_episode = 0
         self.log_stats_t = -args.learner_log_interval - 1
         # Built last: it masks the networks above, and their targets, before any use.
-        self.sparse = SparseTrainer(self.networks(), self.optimiser, args) if args.sparse.enabled else None
+        self.sparse = (SparseTrainer(self.networks(), self.optimiser, args, self.forward_only_passes())
+                       if args.sparse.enabled else None)
 
     # --- the update -----------------------------------------------------------------
     @staticmethod
@@ -119,6 +120,12 @@ class NQLearner:
             "target_agent": self.target_mac.agent,
             "target_mixer": self.target_mixer,
         }
+
+    def forward_only_passes(self):
+        """Forward passes without gradients per transition of an update, by online network
+        name (a target copy counts under its online network): here the target agent and the
+        target mixer once each. For the training FLOPs ratio."""
+        return {"agent": 1, "mixer": 1}
 
     def state_dict(self):
         """Everything a checkpoint needs to continue training: networks (online and target),

@@ -92,3 +92,8 @@ class RESLearner(NQLearner):
             "return_baseline_mean": (episode_returns * mask).sum() / n_real,
         }
         return td_loss + self.args.res_lambda * regulariser, stats
+
+    def forward_only_passes(self):
+        """The target agent once; the mixer over the candidate joint actions, target and
+        online: its hypernetworks run once per state for all candidates."""
+        return {"agent": 1, "mixer": 2}

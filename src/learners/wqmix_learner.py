@@ -105,6 +105,15 @@ class WQMIXLearner(NQLearner):
             "target_central_mixer": self.target_central_mixer,
         }
 
+    def forward_only_passes(self):
+        """The target central agent and mixer (the mixer again for CW's weights); the QMIX
+        target agent only without ``double_q``; the QMIX target mixer is not used."""
+        return {
+            "agent": 0 if self.args.double_q else 1,
+            "central_agent": 1,
+            "central_mixer": 2 if self.args.wqmix_weighting == "cw" else 1,
+        }
+
     def to(self, device):
         for network in (self.central_mac, self.target_central_mac, self.central_mixer, self.target_central_mixer):
             network.to(device)

@@ -13,9 +13,14 @@ silent undercount.
 
 Ratios, with the RigL convention (f_D dense forward FLOPs, f_S sparse):
 - inference: f_S / f_D of the agent network (the mixer is not used to act);
-- training, per update: the online networks cost 3 f_S (forward and two backward
+- training, per update: the trained networks cost 3 f_S (forward and two backward
   products), RigL ``(3 f_S dT + 2 f_S + f_D) / (dT + 1)`` for its dense gradient every dT
-  updates; the target networks add one forward, f_S. The dense model costs 3 f_D + f_D.
+  updates; the forward-only passes of the update add g_S, their FLOPs with the masks. The
+  dense model of the same algorithm costs 3 f_D + g_D. Which forward-only passes an update
+  makes is the learner's to say (``forward_only_passes``): QMIX's target agent and target
+  mixer once each; WQMIX's central target networks (the central target mixer twice for
+  CW); RES's target agent, and its mixer over the candidate joint actions, online and
+  target (the hypernetworks run once per state for all candidates).
 """
 
 from dataclasses import dataclass
@@ -78,12 +83,14 @@ def forward_flops(network, nonzeros_by_name, prefix):
     return total
 
 
-def per_transition_flops(network_flops, n_agents):
+def per_transition_flops(network_flops, n_agents, passes=None):
     """Summed forward FLOPs of the networks for one transition of the batch: a network
-    whose name ends in ``agent`` runs once per agent, any other (a mixer) once."""
+    whose name ends in ``agent`` runs once per agent, any other (a mixer) once; ``passes``
+    (network name -> passes per transition) scales each, and leaves out those it omits."""
     total = ForwardFlops(0.0, 0.0)
     for name, flops in network_flops.items():
-        total = total + flops * (n_agents if name.endswith("agent") else 1)
+        count = 1 if passes is None else passes.get(name, 0)
+        total = total + flops * (count * (n_agents if name.endswith("agent") else 1))
     return total
 
 
@@ -92,16 +99,18 @@ def infer_flops_ratio(agent_flops):
     return agent_flops.sparse / agent_flops.dense
 
 
-def train_flops_ratio(transition_flops, dense_gradient_interval):
-    """Sparse over dense training FLOPs per update, target-network forwards included.
+def train_flops_ratio(trained_flops, forward_only_flops, dense_gradient_interval):
+    """Sparse over dense training FLOPs per update.
 
-    ``dense_gradient_interval`` is RigL's dT (a dense gradient every dT updates), or None
-    for methods that never need one (static, SET).
+    ``trained_flops``: per-transition forward FLOPs of the networks the optimizer trains;
+    ``forward_only_flops``: those of the update's forward-only passes (target networks and
+    any evaluation without gradients). ``dense_gradient_interval`` is RigL's dT (a dense
+    gradient every dT updates), or None for methods that never need one (static, SET).
     """
-    f_dense, f_sparse = transition_flops.dense, transition_flops.sparse
+    f_dense, f_sparse = trained_flops.dense, trained_flops.sparse
     if dense_gradient_interval is None:
         online = 3 * f_sparse
     else:
         interval = dense_gradient_interval
         online = (3 * f_sparse * interval + 2 * f_sparse + f_dense) / (interval + 1)
-    return (online + f_sparse) / (3 * f_dense + f_dense)
+    return (online + forward_only_flops.sparse) / (3 * f_dense + forward_only_flops.dense)

@@ -33,12 +33,15 @@ class SparseTrainer:
     ``networks`` is the learner's ``{name: module}`` (``agent``, ``mixer``,
     ``target_agent``, ``target_mixer``, ...); ``optimizer`` the one that trains the
     online networks; ``args`` the run config (its ``sparse`` block, ``t_max``,
-    ``n_agents`` and ``seed``).
+    ``n_agents`` and ``seed``); ``forward_only_passes`` the learner's forward-only passes
+    per transition of an update, by online network name (a target copy counts under its
+    online network's name), for the training FLOPs ratio.
     """
 
-    def __init__(self, networks, optimizer, args):
+    def __init__(self, networks, optimizer, args, forward_only_passes):
         config = args.sparse
         self.online = {name: net for name, net in networks.items() if not name.startswith(TARGET_PREFIX)}
+        self.forward_only_passes = forward_only_passes
         self.optimizer = optimizer
         self.n_agents = args.n_agents
         self.generator = torch.Generator().manual_seed(args.seed)
@@ -135,7 +138,9 @@ class SparseTrainer:
     def flops_ratios(self):
         """``(train_flops_ratio, infer_flops_ratio)`` of the current masks (MAST.md section 5)."""
         flops = self.network_flops()
-        train = train_flops_ratio(per_transition_flops(flops, self.n_agents), self.dense_gradient_interval)
+        trained = per_transition_flops(flops, self.n_agents)
+        forward_only = per_transition_flops(flops, self.n_agents, self.forward_only_passes)
+        train = train_flops_ratio(trained, forward_only, self.dense_gradient_interval)
         return train, infer_flops_ratio(flops["agent"])
 
     def log_stats(self, logger, t_env):
