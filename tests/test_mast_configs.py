@@ -85,7 +85,7 @@ def test_each_mast_part_switches_off_alone(switch, check, tmp_path):
     others = {"sparse": config["sparse"]["enabled"], "target_operator": config["target_operator"],
               "buffer": config["buffer"], "td_lambda_schedule": config["td_lambda_schedule"]}
     assert sum(value != expected for value, expected in zip(others.values(), (
-        True, "soft_mellowmax", "dual", [[0, 0.6], [500000, 0.0]]))) == 1  # only the switched part changed
+        True, "soft_mellowmax", "dual", [[0, 0.0], [500000, 0.6]]))) == 1  # only the switched part changed
 
 
 def test_a_mast_wqmix_run_resumes_from_its_checkpoint(tmp_path):
