@@ -2,7 +2,8 @@
 the FLOPs ratios of every MAST algorithm on 3m.
 
 For each map the real env reports its shapes; a RigL QMIX learner is built from
-``algs/rigl_qmix.yaml`` with the given sparsity and distribution, and its sparse trainer
+``algs/rigl_qmix.yaml`` with the given sparsity and distribution (and once more with
+``method: static`` for the static/SET column), and its sparse trainer
 counts, from the layers and masks, the parameters (agent and mixer; a sparse model's are its
 nonzero weights plus its dense biases) and the FLOPs ratios of ``src/sparse/flops.py``. The
 second table builds each ``algs/mast_*.yaml`` learner as configured; its training ratio
@@ -20,7 +21,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from envs.smax import SMAXCore  # noqa: E402
 from run import build_learner as run_build_learner  # noqa: E402
-from sparse.flops import per_transition_flops, train_flops_ratio  # noqa: E402
 from utils.config import layered_config, merge_layer, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
@@ -56,9 +56,9 @@ def main():
                 trainer = learner.sparse
                 dense, nonzero = parameter_counts(learner)
                 train_rigl, infer = trainer.flops_ratios()
-                flops, n_agents = trainer.network_flops(), env_info["n_agents"]
-                forward_only = per_transition_flops(flops, n_agents, learner.forward_only_passes())
-                train_static = train_flops_ratio(per_transition_flops(flops, n_agents), forward_only, None)
+                static = build_learner(env_info, {"sparsity": sparsity, "distribution": distribution,
+                                                  "method": "static"})
+                train_static = static.sparse.flops_ratios()[0]
                 print(f"| {map_name} | {sparsity} | {distribution} | {dense} | {nonzero} | {nonzero / dense:.3f} "
                       f"| {train_rigl:.3f} ({1 / train_rigl:.1f}x fewer) | {train_static:.3f} "
                       f"| {infer:.3f} ({1 / infer:.1f}x fewer) |", flush=True)

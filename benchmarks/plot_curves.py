@@ -64,8 +64,13 @@ def smoothed(values, window):
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
+def final_value(run):
+    """The mean of a run's last 5 logged values."""
+    return run["values"][-5:].mean()
+
+
 def group_summary(label, runs):
-    finals = np.array([run["values"][-5:].mean() for run in runs])
+    finals = np.array([final_value(run) for run in runs])
     return (f"| {label} | {len(runs)} | {finals.mean():.3f} +- {finals.std():.3f} | "
             f"{np.mean([run['values'][-1] for run in runs]):.3f} | {np.mean([run['values'].max() for run in runs]):.3f} | "
             f"{int(np.mean([run['steps'][-1] for run in runs]))} |")
@@ -101,7 +106,7 @@ def main():
                       alpha=0.3, linewidth=0.8)
             reached = first_step_at(run, options.threshold)
             print(f"| {label} | {run['seed']} | {run['status']} | {run['steps'][-1]} | {run['values'][-1]:.3f} | "
-                  f"{run['values'][-5:].mean():.3f} | {run['values'].max():.3f} | {reached if reached is not None else 'never'} | "
+                  f"{final_value(run):.3f} | {run['values'].max():.3f} | {reached if reached is not None else 'never'} | "
                   f"{run['wall_s'] / 60:.1f} min |")
         summaries.append(group_summary(label, runs))
     print("\n| group | runs | final (mean of last 5), mean +- sd over runs | last | best | env steps |")
