@@ -8,6 +8,10 @@ value, the mean of the last 5, the best value, the env steps of the first value 
 standard deviation over its runs of the mean of the last 5 values ("final"), and the mean
 of the last and best values.
 
+A run resumed from a checkpoint (``with checkpoint_path=...``) logs into a new Sacred folder
+under the same ``unique_token``; folders that share one are joined into one run, each
+segment's values kept up to the step where the next segment resumed.
+
     python benchmarks/plot_curves.py --group "QMIX=results/sacred/3m/qmix_bench/*" \
         --out docs/img/qmix_3m.png --title "Dense QMIX on SMAX 3m" --threshold 0.9
 """
@@ -25,7 +29,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def load_run(folder, metric):
+def load_segment(folder, metric):
+    """One Sacred folder: the values it logged and its wall time."""
     with open(os.path.join(folder, "info.json")) as handle:
         info = json.load(handle)
     with open(os.path.join(folder, "run.json")) as handle:
@@ -36,12 +41,45 @@ def load_run(folder, metric):
     stop = datetime.datetime.fromisoformat(run.get("stop_time") or run["heartbeat"])
     return {
         "folder": folder,
+        "unique_token": info.get("unique_token", folder),
         "seed": config["seed"],
         "status": run["status"],
-        "steps": np.array(info.get(metric + "_T", [])),
-        "values": np.array(info.get(metric, [])),
+        "steps": np.array(info.get(metric + "_T", []), dtype=np.int64),
+        "values": np.array(info.get(metric, []), dtype=float),
         "wall_s": (stop - start).total_seconds(),
     }
+
+
+def join_segments(segments):
+    """One run from the segments of an interrupted and resumed run, in the order they logged.
+
+    A run stopped after its last checkpoint logged steps that the resumed run logs again:
+    each segment keeps only its values before the step where the next one starts.
+    """
+    segments = sorted(segments, key=lambda segment: segment["steps"][0])
+    steps, values = [], []
+    for segment, following in zip(segments, segments[1:] + [None]):
+        kept = segment["steps"] < following["steps"][0] if following is not None else slice(None)
+        steps.append(segment["steps"][kept])
+        values.append(segment["values"][kept])
+    return {
+        "folder": ", ".join(segment["folder"] for segment in segments),
+        "seed": segments[-1]["seed"],
+        "status": segments[-1]["status"],
+        "steps": np.concatenate(steps),
+        "values": np.concatenate(values),
+        "wall_s": sum(segment["wall_s"] for segment in segments),
+    }
+
+
+def load_runs(folders, metric):
+    """The runs in ``folders`` that logged ``metric``, resumed segments joined by unique_token."""
+    by_token = {}
+    for folder in folders:
+        segment = load_segment(folder, metric)
+        if segment["values"].size:
+            by_token.setdefault(segment["unique_token"], []).append(segment)
+    return [join_segments(segments) for segments in by_token.values()]
 
 
 def first_step_at(run, threshold):
@@ -93,9 +131,8 @@ def main():
     summaries = []
     for spec in options.group:
         label, pattern = spec.split("=", 1)
-        runs = [load_run(folder, options.metric) for folder in sorted(glob.glob(pattern))
-                if os.path.isfile(os.path.join(folder, "info.json"))]
-        runs = [run for run in runs if run["values"].size]
+        runs = load_runs([folder for folder in sorted(glob.glob(pattern))
+                          if os.path.isfile(os.path.join(folder, "info.json"))], options.metric)
         if not runs:
             raise SystemExit(f"no runs with {options.metric} match {pattern}")
         steps, values = mean_curve(runs)
