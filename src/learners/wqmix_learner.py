@@ -5,7 +5,10 @@ agent network (same architecture as ``agent``) and a ``central_mixer`` with no m
 constraint. As in the authors' code, both learn from the same targets: Q* of the target
 central networks at the QMIX agents' greedy next joint action (chosen by the online QMIX
 agents with ``double_q``, by their target copies without), turned into TD(lambda) returns by
-:class:`TargetBuilder` (so the Soft Mellowmax switch and the lambda schedule apply here too).
+:class:`TargetBuilder` (so the lambda schedule and the Soft Mellowmax switch apply here too).
+Soft Mellowmax then runs per agent over Q*'s agent utilities, which are inputs of a
+non-monotonic mixer rather than values of actions; on SMAX 3m that target collapsed
+training, so the MAST WQMIX configs keep ``target_operator: max`` (docs/results.md).
 
 Loss = weighted QMIX loss + central loss, both masked means of squared TD errors; the
 central loss is unweighted. QMIX's weight per step (``wqmix_weighting``):
