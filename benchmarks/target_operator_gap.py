@@ -1,0 +1,129 @@
+"""How far below the max does Soft Mellowmax put a trained learner's next-state values?
+
+Loads the learner of saved checkpoints (``results/models/<unique_token>``, the step nearest
+``--load-step``, 0 = the latest), collects ``--episodes`` training episodes with its own
+epsilon-greedy policy at the checkpoint's t_env, and compares, on every step where an agent
+has at least two available actions, the per-agent next-state values of the target network:
+
+- ``max``: the double-Q max (the online network selects, the target evaluates);
+- ``mean``: the mean over the available actions;
+- ``SM w``: Soft Mellowmax with omega ``w`` (each ``--omega``) and the run's ``sm_alpha``,
+  its softmax weights from the online network (as ``target_operator: soft_mellowmax`` does);
+- ``toward mean``: ``(max - SM) / (max - mean)``, 0 at the max, 1 at the mean;
+- ``Q_tot(SM) - Q_tot(max)``: what that does to the mixed joint value of the step (QMIX's
+  target mixer), next to ``Q_tot(max)`` itself; a one-step bias that bootstrapping adds up.
+
+Soft Mellowmax's distance from the max depends on omega times the spread of the agent
+utilities, and a QMIX mixer can carry any scale in its own weights, so the same omega can
+act as a near-max on one run and a near-mean on another. Prints a markdown table.
+
+    .venv/bin/python benchmarks/target_operator_gap.py results/models/<token> [...] \
+        [--load-step 1000000] [--omega 5 10 50] [--episodes 32]
+"""
+
+import argparse
+import math
+import os
+import platform
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
+
+from components.episode_batch import build_scheme  # noqa: E402
+from run import build_learner  # noqa: E402
+from runners import REGISTRY as RUNNER_REGISTRY  # noqa: E402
+from utils.config import to_namespace  # noqa: E402
+from utils.logging import Logger, get_console_logger  # noqa: E402
+from utils.rl_utils import greedy_actions, soft_mellowmax  # noqa: E402
+from utils.run_state import open_checkpoint, restore_run_state  # noqa: E402
+
+
+def load_run(models_dir, load_step):
+    """The runner and learner of a checkpoint, restored, with the runner at its t_env."""
+    checkpoint = open_checkpoint(argparse.Namespace(checkpoint_path=models_dir, load_step=load_step))
+    args = to_namespace(checkpoint.meta["config"])
+    args.device = "cpu"
+    logger = Logger(get_console_logger())
+    runner = RUNNER_REGISTRY[args.runner](args, logger)
+    env_info = runner.get_env_info()
+    for key in ("n_agents", "n_actions", "state_shape", "obs_shape", "episode_limit"):
+        setattr(args, key, env_info[key])
+    learner = build_learner(args, env_info, logger)
+    restore_run_state(checkpoint, args, {"learner": learner}, logger.console_logger)
+    runner.setup(*build_scheme(env_info), learner.mac)
+    runner.t_env = checkpoint.step
+    return args, runner, learner, checkpoint.step
+
+
+def batch_gaps(args, learner, batch, omegas):
+    """Sums and counts of each statistic over one episode batch."""
+    avail = batch["avail_actions"]
+    online = learner.mac.unroll(batch)
+    target = learner.target_mac.unroll(batch)
+    n_avail = (avail > 0).sum(-1)
+    choice = (n_avail >= 2) & batch["filled"].bool()  # agent-steps with a choice to make
+    step_real = batch["filled"][..., 0].bool()
+
+    picked = greedy_actions(online, avail).unsqueeze(-1)
+    value_max = torch.gather(target, -1, picked).squeeze(-1)
+    value_mean = (target * (avail > 0)).sum(-1) / n_avail.clamp(min=1)
+    q_tot_max = learner.target_mixer(value_max, batch["state"]).squeeze(-1)
+    sums = {"max": value_max[choice].sum().item(), "mean": value_mean[choice].sum().item()}
+    counts = {"agent": choice.sum().item(), "step": step_real.sum().item()}
+    spread = value_max - value_mean
+    wide = choice & (spread > 1e-6)
+    counts["wide"] = wide.sum().item()
+    sums["Q_tot(max)"] = q_tot_max[step_real].sum().item()
+    for omega in omegas:
+        value_sm = soft_mellowmax(target, omega, args.sm_alpha, avail, weight_q=online)
+        sums[f"SM {omega:g}"] = value_sm[choice].sum().item()
+        sums[f"toward mean {omega:g}"] = ((value_max - value_sm)[wide] / spread[wide]).sum().item()
+        q_tot_sm = learner.target_mixer(value_sm, batch["state"]).squeeze(-1)
+        sums[f"dQ_tot {omega:g}"] = (q_tot_sm - q_tot_max)[step_real].sum().item()
+    return sums, counts
+
+
+def measure(models_dir, load_step, omegas, episodes):
+    args, runner, learner, step = load_run(models_dir, load_step)
+    totals, counts = {}, {}
+    with torch.no_grad():
+        for _ in range(math.ceil(episodes / runner.batch_size)):
+            sums, batch_counts = batch_gaps(args, learner, runner.run(test_mode=False), omegas)
+            for key, value in sums.items():
+                totals[key] = totals.get(key, 0.0) + value
+            for key, value in batch_counts.items():
+                counts[key] = counts.get(key, 0) + value
+    runner.close_env()
+    per_agent = lambda key: totals[key] / counts["agent"]  # noqa: E731
+    row = {"run": os.path.basename(os.path.normpath(models_dir)), "t_env": step, "alpha": args.sm_alpha,
+           "max": per_agent("max"), "mean": per_agent("mean"), "Q_tot(max)": totals["Q_tot(max)"] / counts["step"]}
+    for omega in omegas:
+        row[f"SM {omega:g}"] = per_agent(f"SM {omega:g}")
+        row[f"toward mean {omega:g}"] = totals[f"toward mean {omega:g}"] / max(counts["wide"], 1)
+        row[f"Q_tot(SM {omega:g}) - Q_tot(max)"] = totals[f"dQ_tot {omega:g}"] / counts["step"]
+    return row
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("models_dirs", nargs="+", help="results/models/<unique_token> directories")
+    parser.add_argument("--load-step", type=int, default=0, help="the saved step nearest this (0: the latest)")
+    parser.add_argument("--omega", type=float, nargs="+", default=[5.0, 10.0, 50.0], help="Soft Mellowmax omegas")
+    parser.add_argument("--episodes", type=int, default=32, help="training episodes collected per checkpoint")
+    options = parser.parse_args()
+    torch.set_num_threads(1)
+
+    rows = [measure(path, options.load_step, options.omega, options.episodes) for path in options.models_dirs]
+    columns = list(rows[0])
+    print(f"# {' '.join(sys.argv)}")
+    print(f"# {platform.node()}, torch {torch.__version__}; per-agent values over agent-steps with >= 2 actions")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(f"{value:.3f}" if isinstance(value, float) else str(value) for value in row.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()
