@@ -26,13 +26,14 @@ import math
 import os
 import platform
 import sys
+from collections import Counter
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 from components.episode_batch import build_scheme  # noqa: E402
-from run import build_learner  # noqa: E402
+from run import build_learner, copy_env_shapes  # noqa: E402
 from runners import REGISTRY as RUNNER_REGISTRY  # noqa: E402
 from utils.config import to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
@@ -48,8 +49,7 @@ def load_run(models_dir, load_step):
     logger = Logger(get_console_logger())
     runner = RUNNER_REGISTRY[args.runner](args, logger)
     env_info = runner.get_env_info()
-    for key in ("n_agents", "n_actions", "state_shape", "obs_shape", "episode_limit"):
-        setattr(args, key, env_info[key])
+    copy_env_shapes(args, env_info)
     learner = build_learner(args, env_info, logger)
     restore_run_state(checkpoint, args, {"learner": learner}, logger.console_logger)
     runner.setup(*build_scheme(env_info), learner.mac)
@@ -87,14 +87,12 @@ def batch_gaps(args, learner, batch, omegas):
 
 def measure(models_dir, load_step, omegas, episodes):
     args, runner, learner, step = load_run(models_dir, load_step)
-    totals, counts = {}, {}
+    totals, counts = Counter(), Counter()
     with torch.no_grad():
         for _ in range(math.ceil(episodes / runner.batch_size)):
             sums, batch_counts = batch_gaps(args, learner, runner.run(test_mode=False), omegas)
-            for key, value in sums.items():
-                totals[key] = totals.get(key, 0.0) + value
-            for key, value in batch_counts.items():
-                counts[key] = counts.get(key, 0) + value
+            totals.update(sums)
+            counts.update(batch_counts)
     runner.close_env()
     per_agent = lambda key: totals[key] / counts["agent"]  # noqa: E731
     row = {"run": os.path.basename(os.path.normpath(models_dir)), "t_env": step, "alpha": args.sm_alpha,

@@ -69,15 +69,17 @@ def build_learner(args, env_info, logger):
     return LEARNER_REGISTRY[args.learner](mac, full_scheme, logger, args)
 
 
+def copy_env_shapes(args, env_info):
+    """Copy the env's sizes (agents, actions, state, observation, episode limit) into ``args``."""
+    for key in ("n_agents", "n_actions", "state_shape", "obs_shape", "episode_limit"):
+        setattr(args, key, env_info[key])
+
+
 def build_components(args, logger):
     """Runner, buffer, controller and learner, wired together."""
     runner = RUNNER_REGISTRY[args.runner](args, logger)
     env_info = runner.get_env_info()
-    args.n_agents = env_info["n_agents"]
-    args.n_actions = env_info["n_actions"]
-    args.state_shape = env_info["state_shape"]
-    args.obs_shape = env_info["obs_shape"]
-    args.episode_limit = env_info["episode_limit"]
+    copy_env_shapes(args, env_info)
 
     scheme, groups, preprocess = build_scheme(env_info)
     buffer_device = "cpu" if args.buffer_cpu_only else args.device
