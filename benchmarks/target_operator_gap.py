@@ -3,12 +3,13 @@
 Loads the learner of saved checkpoints (``results/models/<unique_token>``, the step nearest
 ``--load-step``, 0 = the latest), collects ``--episodes`` training episodes with its own
 epsilon-greedy policy at the checkpoint's t_env, and compares, on every step where an agent
-has at least two available actions, the per-agent next-state values of the target network:
+has at least two available actions, the per-agent next-state values of the target network,
+each computed by the learners' own :meth:`TargetBuilder.agent_next_values` with the run's
+config (``double_q``, ``sm_alpha``) and only the operator and omega replaced:
 
-- ``max``: the double-Q max (the online network selects, the target evaluates);
+- ``max``: ``target_operator: max`` (with ``double_q`` the online network selects);
 - ``mean``: the mean over the available actions;
-- ``SM w``: Soft Mellowmax with omega ``w`` (each ``--omega``) and the run's ``sm_alpha``,
-  its softmax weights from the online network (as ``target_operator: soft_mellowmax`` does);
+- ``SM w``: ``target_operator: soft_mellowmax`` with omega ``w`` (each ``--omega``);
 - ``toward mean``: ``(max - SM) / (max - mean)``, 0 at the max, 1 at the mean;
 - ``Q_tot(SM) - Q_tot(max)``: what that does to the mixed joint value of the step (QMIX's
   target mixer), next to ``Q_tot(max)`` itself; a one-step bias that bootstrapping adds up.
@@ -27,17 +28,18 @@ import os
 import platform
 import sys
 from collections import Counter
+from types import SimpleNamespace
 
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 from components.episode_batch import build_scheme  # noqa: E402
+from learners.targets import TargetBuilder  # noqa: E402
 from run import build_learner, copy_env_shapes  # noqa: E402
 from runners import REGISTRY as RUNNER_REGISTRY  # noqa: E402
 from utils.config import to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
-from utils.rl_utils import greedy_actions, soft_mellowmax  # noqa: E402
 from utils.run_state import open_checkpoint, restore_run_state  # noqa: E402
 
 
@@ -57,6 +59,12 @@ def load_run(models_dir, load_step):
     return args, runner, learner, checkpoint.step
 
 
+def target_builder(args, operator, omega=None):
+    """The learners' TargetBuilder for this run's config with another operator (and omega)."""
+    overrides = {"target_operator": operator, "sm_omega": args.sm_omega if omega is None else omega}
+    return TargetBuilder(SimpleNamespace(**{**vars(args), **overrides}))
+
+
 def batch_gaps(args, learner, batch, omegas):
     """Sums and counts of each statistic over one episode batch."""
     avail = batch["avail_actions"]
@@ -66,8 +74,7 @@ def batch_gaps(args, learner, batch, omegas):
     choice = (n_avail >= 2) & batch["filled"].bool()  # agent-steps with a choice to make
     step_real = batch["filled"][..., 0].bool()
 
-    picked = greedy_actions(online, avail).unsqueeze(-1)
-    value_max = torch.gather(target, -1, picked).squeeze(-1)
+    value_max = target_builder(args, "max").agent_next_values(target, online, avail)
     value_mean = (target * (avail > 0)).sum(-1) / n_avail.clamp(min=1)
     q_tot_max = learner.target_mixer(value_max, batch["state"]).squeeze(-1)
     sums = {"max": value_max[choice].sum().item(), "mean": value_mean[choice].sum().item()}
@@ -77,7 +84,7 @@ def batch_gaps(args, learner, batch, omegas):
     counts["wide"] = wide.sum().item()
     sums["Q_tot(max)"] = q_tot_max[step_real].sum().item()
     for omega in omegas:
-        value_sm = soft_mellowmax(target, omega, args.sm_alpha, avail, weight_q=online)
+        value_sm = target_builder(args, "soft_mellowmax", omega).agent_next_values(target, online, avail)
         sums[f"SM {omega:g}"] = value_sm[choice].sum().item()
         sums[f"toward mean {omega:g}"] = ((value_max - value_sm)[wide] / spread[wide]).sum().item()
         q_tot_sm = learner.target_mixer(value_sm, batch["state"]).squeeze(-1)
