@@ -136,8 +136,7 @@ def run_sequential(args, logger, checkpoint):
             counters.episode += args.batch_size_run
 
             if buffer.can_sample(args.batch_size):
-                sample = buffer.sample(args.batch_size)
-                sample = sample[:, : sample.max_t_filled()]
+                sample = buffer.sample(args.batch_size)  # cut at its longest episode
                 if sample.device != args.device:
                     sample.to(args.device)
                 learner.train(sample, runner.t_env, counters.episode)

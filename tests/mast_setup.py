@@ -18,7 +18,7 @@ def small_learner(alg, **overrides):
 
 def with_known_qs(controller, qs):
     """Make ``controller.unroll`` return ``qs`` (``[B, T, agents, actions]``)."""
-    controller.unroll = lambda batch: qs
+    controller.unroll = lambda batch, inputs=None: qs
 
 
 def with_sum_mixers(learner, *names):

@@ -121,7 +121,7 @@ def test_hybrid_order_configs_differ_from_mast_qmix_only_in_the_schedule(config,
     ("res_qmix", "mast_res_qmix"),
 ])
 def test_mast_configs_are_their_dense_configs_plus_the_mast_parts(dense, mast):
-    mast_parts = {"name", "sparse", "target_operator", "sm_omega", "sm_alpha", "td_lambda_schedule", "buffer",
+    mast_parts = {"name", "sparse", "target_operator", "sm_omega", "sm_alpha", "sm_scale", "td_lambda_schedule", "buffer",
                   "on_policy_buffer_size", "on_policy_fraction"}
     base, variant = resolved(dense), resolved(mast)
     assert {key for key in base if variant[key] != base[key]} <= mast_parts

@@ -22,9 +22,10 @@ def test_a_schedule_must_start_at_zero():
         PiecewiseConstantSchedule([[10, 0.5]])
 
 
-def builder(td_lambda, schedule):
+def builder(td_lambda, schedule, t_max=10**6):
     return TargetBuilder(SimpleNamespace(double_q=True, gamma=0.9, n_agents=1, target_operator="max", sm_omega=10.0,
-                                         sm_alpha=1.0, res_beta=5.0, td_lambda=td_lambda, td_lambda_schedule=schedule))
+                                         sm_alpha=1.0, sm_scale="fixed", res_beta=5.0, td_lambda=td_lambda,
+                                         td_lambda_schedule=schedule, t_max=t_max))
 
 
 def test_an_empty_schedule_is_the_constant_td_lambda():
@@ -53,6 +54,11 @@ def config_with(**overrides):
     return merge_layer(layered_config("qmix", "smax"), overrides, "the test", allow_new_keys=False)
 
 
+def test_schedule_points_may_be_fractions_of_t_max():
+    targets = builder(0.3, [[0, 0.0], [0.25, 0.6], [900, 0.3]], t_max=2000)
+    assert [targets.lambda_at(t) for t in (0, 499, 500, 899, 900)] == [0.0, 0.0, 0.6, 0.6, 0.3]
+
+
 @pytest.mark.parametrize("schedule, message", [
     ([[100, 0.6]], "start at t_env 0"),
     ([[0, 0.6], [500, 0.0], [200, 0.3]], "strictly increasing"),
@@ -61,13 +67,17 @@ def config_with(**overrides):
     ([[0, -0.1]], r"lie in \[0, 1\]"),
     ([[0, 0.6, 1]], "pairs"),
     ([0.6], "pairs"),
-    ([[0.5, 0.6]], "whole env steps"),
+    ([[0.5, 0.6]], "start at t_env 0"),  # a fraction of t_max
+    ([[0, 0.6], [1.5, 0.0]], "fractions of t_max"),
+    ([[0, 0.6], ["500k", 0.0]], "whole env steps or fractions"),
+    ([[0, 0.6], [0.9, 0.0], [5000, 0.3]], "strictly increasing"),  # 0.9 of t_max is past step 5000
 ])
 def test_bad_schedules_are_refused_before_training(schedule, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(config_with(td_lambda_schedule=schedule))
 
 
-@pytest.mark.parametrize("schedule", [[], [[0, 0.6]], [[0, 0.6], [500000, 0.0]], [[0, 0], [10, 1], [20, 0.5]]])
+@pytest.mark.parametrize("schedule", [[], [[0, 0.6]], [[0, 0.6], [500000, 0.0]], [[0, 0], [10, 1], [20, 0.5]],
+                                      [[0.0, 0.0], [0.1, 0.6]], [[0, 0.0], [0.25, 0.6], [1900000, 0.3]]])
 def test_good_schedules_pass(schedule):
     validate_config(config_with(td_lambda_schedule=schedule))

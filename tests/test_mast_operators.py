@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from learners.targets import TargetBuilder
-from utils.rl_utils import soft_mellowmax, softmax_weighted_value
+from utils.rl_utils import scale_free_soft_mellowmax, soft_mellowmax, softmax_weighted_value
 
 SETTINGS = [(5.0, 0.0), (10.0, 1.0), (10.0, 5.0), (0.5, 2.0), (50.0, 1.0)]  # (omega, alpha)
 
@@ -139,7 +139,7 @@ def test_softmax_weighted_value_by_hand():
 # --- TargetBuilder: the operator and double Q ---------------------------------------------
 def builder(**overrides):
     args = dict(double_q=True, gamma=0.99, n_agents=2, target_operator="max", sm_omega=10.0, sm_alpha=1.0,
-                res_beta=5.0, td_lambda=0.0, td_lambda_schedule=[])
+                res_beta=5.0, td_lambda=0.0, td_lambda_schedule=[], sm_scale="fixed", t_max=10**6)
     args.update(overrides)
     return TargetBuilder(SimpleNamespace(**args))
 
@@ -201,3 +201,67 @@ def test_candidate_values_use_res_softmax_under_max_and_soft_mellowmax_otherwise
     smm = builder(target_operator="soft_mellowmax").candidate_next_values(target, online, mask)
     expected = reference_soft_mellowmax(target.numpy(), 10.0, 1.0, mask.numpy() > 0, online.numpy())
     assert_relative_error_below(smm, expected)
+
+
+# --- the scale-free Soft Mellowmax (sm_scale: spread) ---------------------------------------
+def utilities(seed, shape=(4, 6, 3, 7)):
+    """Random utilities and availability (some rows with one action, one with none)."""
+    generator = torch.Generator().manual_seed(seed)
+    q = torch.randn(shape, generator=generator, dtype=torch.float64)
+    available = torch.rand(shape, generator=generator) < 0.6
+    available[0, 0, 0] = False  # no action
+    available[0, 0, 1] = False
+    available[0, 0, 1, 2] = True  # one action
+    return q, available.int()
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3])
+@pytest.mark.parametrize("double_q", [False, True])
+def test_scale_free_soft_mellowmax_scales_with_the_utilities(scale, double_q):
+    q, available = utilities(0)
+    weights = utilities(1)[0] if double_q else None
+    base = scale_free_soft_mellowmax(q.float(), 10.0, 1.0, available, weight_q=None if weights is None else weights.float())
+    scaled = scale_free_soft_mellowmax((scale * q).float(), 10.0, 1.0, available,
+                                       weight_q=None if weights is None else (scale * weights).float())
+    assert torch.allclose(scaled, scale * base, rtol=1e-4, atol=1e-6 * scale)
+
+
+def test_scale_free_soft_mellowmax_lies_between_mean_and_max_and_handles_empty_rows():
+    q, available = utilities(2)
+    values = scale_free_soft_mellowmax(q, 10.0, 1.0, available)
+    mask = available > 0
+    largest = q.masked_fill(~mask, -float("inf")).amax(-1)
+    mean = (q * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+    some = mask.any(-1)
+    assert torch.isfinite(values).all()
+    assert (values[some] <= largest[some] + 1e-9).all() and (values[some] >= mean[some] - 1e-9).all()
+    assert values[0, 0, 0] == 0.0  # no available action
+    assert values[0, 0, 1] == q[0, 0, 1, 2]  # one available action: its value
+
+
+def test_scale_free_soft_mellowmax_is_the_fixed_one_at_omega_over_the_spread():
+    # utilities spread as QMIX's were on SMAX 2s3z: max 0.3, mean 0.14625, spread 0.15375
+    q = torch.tensor([[0.0, 0.05, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3]], dtype=torch.float64)
+    spread = 0.3 - q.mean().item()
+    assert scale_free_soft_mellowmax(q, 10.0, 1.0).item() == pytest.approx(
+        soft_mellowmax(q, 10.0 / spread, 1.0 / spread).item())
+    # omega 10 in spread units stays near the max; 10 as a plain number sits nearer the mean
+    toward_mean = lambda value: (0.3 - value) / spread  # noqa: E731
+    assert toward_mean(scale_free_soft_mellowmax(q, 10.0, 1.0).item()) < 0.25
+    assert toward_mean(soft_mellowmax(q, 10.0, 1.0).item()) > 0.5
+
+
+def test_scale_free_soft_mellowmax_has_finite_gradients_with_masked_and_equal_actions():
+    q, available = utilities(3)
+    q[1, 1, 1] = 0.7  # all actions equal
+    q.requires_grad_(True)
+    scale_free_soft_mellowmax(q, 10.0, 1.0, available).sum().backward()
+    assert torch.isfinite(q.grad).all()
+
+
+def test_the_target_builder_picks_the_scale_mode():
+    spread = builder(target_operator="soft_mellowmax", sm_scale="spread")
+    fixed = builder(target_operator="soft_mellowmax", sm_scale="fixed")
+    for target_builder, operator in ((spread, scale_free_soft_mellowmax), (fixed, soft_mellowmax)):
+        expected = operator(TARGET_QS, 10.0, 1.0, AVAILABLE, weight_q=ONLINE_QS)
+        assert torch.equal(target_builder.agent_next_values(TARGET_QS, ONLINE_QS, AVAILABLE), expected)

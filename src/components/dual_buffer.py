@@ -4,13 +4,11 @@ the most recent episodes, whose behaviour policy is close to the current one.
 Every episode goes to both. A batch of ``batch_size`` episodes takes
 ``round(on_policy_fraction * batch_size)`` from the recent FIFO and the rest from the
 off-policy buffer, each part drawn without replacement within its own buffer (a recent
-episode may appear in both parts, since the off-policy buffer holds it too).
+episode may appear in both parts, since the off-policy buffer holds it too). The batch is
+one block ordered longest episode first, as a single buffer's.
 """
 
-import torch
-
-from components.episode_batch import EpisodeBatch
-from components.replay_buffer import ReplayBuffer
+from components.replay_buffer import ReplayBuffer, gather_longest_first
 
 
 def split_batch(batch_size, on_policy_fraction):
@@ -44,23 +42,17 @@ class DualReplayBuffer:
         return self.on_policy.can_sample(on_policy) and self.off_policy.can_sample(off_policy)
 
     def sample(self, batch_size):
-        """A batch whose first episodes come from the recent FIFO, the others from the off-policy buffer."""
+        """``round(on_policy_fraction * batch_size)`` episodes from the recent FIFO, the others
+        from the off-policy buffer, in one batch ordered longest first."""
         on_policy, off_policy = split_batch(batch_size, self.on_policy_fraction)
         if not self.can_sample(batch_size):
             raise ValueError(
                 f"cannot sample {on_policy} + {off_policy} episodes from dual buffers holding "
                 f"{self.on_policy.episodes_in_buffer} + {self.off_policy.episodes_in_buffer}"
             )
-        parts = [part for part in (self._draw(self.on_policy, on_policy), self._draw(self.off_policy, off_policy))
-                 if part is not None]
-        data = {key: torch.cat([part.data[key] for part in parts]) for key in parts[0].data}
-        first = parts[0]
-        return EpisodeBatch(first.scheme, first.groups, batch_size, first.max_seq_length, first.preprocess,
-                            first.device, data)
-
-    @staticmethod
-    def _draw(buffer, count):
-        return buffer.sample(count) if count > 0 else None
+        return gather_longest_first([(buffer, buffer.draw(count))
+                                     for buffer, count in ((self.on_policy, on_policy), (self.off_policy, off_policy))
+                                     if count > 0])
 
     def state_dict(self):
         """Both buffers' contents and positions (and their shared RNG)."""

@@ -95,10 +95,13 @@ class EpisodeBatch:
             episodes, time = item, slice(None)
         if isinstance(episodes, int):
             episodes = slice(episodes, episodes + 1)
-        data = {key: value[episodes][:, time] for key, value in self.data.items()}
+        data = {key: value[:, time][episodes] for key, value in self.data.items()}  # copies only the steps kept
         batch_size = next(iter(data.values())).shape[0]
         max_t = next(iter(data.values())).shape[1]
         return EpisodeBatch(self.scheme, self.groups, batch_size, max_t, self.preprocess, self.device, data)
+
+    def __contains__(self, key):
+        return key in self.data
 
     def max_t_filled(self):
         """The number of time steps of the longest episode in the batch."""

@@ -1,4 +1,8 @@
-"""Replay buffers of whole episodes. Capacity and sampling are counted in episodes."""
+"""Replay buffers of whole episodes. Capacity and sampling are counted in episodes.
+
+A sampled batch is ordered longest episode first and cut at its longest episode
+(:func:`gather_longest_first`), the layout the learner's recurrent unroll wants.
+"""
 
 import numpy as np
 import torch
@@ -15,6 +19,7 @@ class ReplayBuffer(EpisodeBatch):
         self.insert_index = 0
         self.episodes_in_buffer = 0
         self.rng = rng if rng is not None else np.random.default_rng()
+        self.lengths = np.zeros(buffer_size, np.int64)  # filled steps of the episode in each slot
 
     def insert_episode_batch(self, batch):
         """Store every episode of ``batch``, overwriting the oldest when full."""
@@ -24,6 +29,7 @@ class ReplayBuffer(EpisodeBatch):
             self.data[key][index, : batch.max_seq_length] = value.to(self.device)
             if batch.max_seq_length < self.max_seq_length:
                 self.data[key][index, batch.max_seq_length:] = 0
+        self.lengths[positions] = batch["filled"][:, :, 0].sum(dim=1).cpu().numpy()
         self.insert_index = int((self.insert_index + batch.batch_size) % self.buffer_size)
         self.episodes_in_buffer = min(self.episodes_in_buffer + batch.batch_size, self.buffer_size)
 
@@ -31,11 +37,14 @@ class ReplayBuffer(EpisodeBatch):
         return self.episodes_in_buffer >= batch_size
 
     def sample(self, batch_size):
-        """``batch_size`` distinct stored episodes, uniformly at random."""
+        """``batch_size`` distinct stored episodes, uniformly at random, longest first."""
+        return gather_longest_first([(self, self.draw(batch_size))])
+
+    def draw(self, batch_size):
+        """The slots of ``batch_size`` distinct stored episodes, uniformly at random."""
         if not self.can_sample(batch_size):
             raise ValueError(f"cannot sample {batch_size} episodes from a buffer holding {self.episodes_in_buffer}")
-        chosen = self.rng.choice(self.episodes_in_buffer, batch_size, replace=False)
-        return self[torch.as_tensor(np.sort(chosen), device=self.device)]
+        return np.sort(self.rng.choice(self.episodes_in_buffer, batch_size, replace=False))
 
     def state_dict(self):
         """Everything needed to restore the buffer exactly (contents, position, RNG)."""
@@ -57,9 +66,31 @@ class ReplayBuffer(EpisodeBatch):
                 raise ValueError(f"replay buffer field '{key}' does not fit this run's episode scheme")
             self.data[key].zero_()
             self.data[key][:stored] = value.to(self.device)
+        self.lengths[:] = 0
+        self.lengths[:stored] = self.data["filled"][:stored, :, 0].sum(dim=1).cpu().numpy()
         self.insert_index = state["insert_index"]
         self.episodes_in_buffer = stored
         self.rng.bit_generator.state = state["rng"]
 
     def __repr__(self):
         return f"ReplayBuffer({self.episodes_in_buffer}/{self.buffer_size} episodes)"
+
+
+def gather_longest_first(parts):
+    """One batch of the episodes in slots ``slots`` of each ``(buffer, slots)`` of ``parts``, in
+    one order: longest first (ties in the order given), cut at the longest episode."""
+    lengths = np.concatenate([buffer.lengths[slots] for buffer, slots in parts])
+    order = np.argsort(-lengths, kind="stable")
+    if len(parts) == 1:  # sort the slots themselves: one copy instead of two
+        parts, order = [(parts[0][0], parts[0][1][order])], None
+    elif (order == np.arange(len(order))).all():
+        order = None
+    steps = int(lengths.max())
+    first = parts[0][0]
+    data = {}
+    for key in first.data:
+        pieces = [buffer.data[key][:, :steps][torch.as_tensor(slots, device=buffer.device)] for buffer, slots in parts]
+        data[key] = torch.cat(pieces) if len(pieces) > 1 else pieces[0]
+        if order is not None:
+            data[key] = data[key][torch.as_tensor(order, device=first.device)]
+    return EpisodeBatch(first.scheme, first.groups, len(lengths), steps, first.preprocess, first.device, data)

@@ -31,3 +31,9 @@ class PiecewiseConstantSchedule:
                 break
             current = value
         return current
+
+
+def in_env_steps(points, t_max):
+    """``[[t, value], ...]`` with each ``t`` in env steps: an integer ``t`` is one already, a
+    float ``t`` in [0, 1] is a fraction of ``t_max`` (0.1: after a tenth of training)."""
+    return [[round(t * t_max) if isinstance(t, float) else t, value] for t, value in points]

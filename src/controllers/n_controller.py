@@ -5,10 +5,22 @@ id (one-hot). Stepping (``select_actions``) carries the GRU state between calls;
 ``unroll`` computes the Q-values of whole episodes for the learner in one pass.
 """
 
+from typing import NamedTuple, Optional
+
 import torch
 
 from components.action_selectors import REGISTRY as SELECTOR_REGISTRY
 from modules.agents import REGISTRY as AGENT_REGISTRY
+
+
+class SequenceInputs(NamedTuple):
+    """Agent inputs of whole episodes, one row per (episode, agent), episodes longest first."""
+
+    rows: torch.Tensor  # [episodes * agents, T, input]
+    lengths: torch.Tensor  # [episodes * agents] filled steps of each row's episode (CPU, non-increasing)
+    order: Optional[torch.Tensor]  # the episode order used, if not the batch's own
+    batch_size: int
+    steps: int
 
 
 class NMAC:
@@ -62,14 +74,41 @@ class NMAC:
         qs = qs.view(batch_size, self.n_agents, -1)
         return self.action_selector.select_action(qs, batch["avail_actions"][:, t], t_env, test_mode)
 
-    def unroll(self, batch):
-        """Q-values of every agent at every step of ``batch``: ``[B, T, agents, actions]``."""
+    def sequence_inputs(self, batch):
+        """The agents' inputs over whole episodes, laid out for :meth:`unroll`.
+
+        Build them once per batch and unroll every controller with the same scheme from them
+        (online and target). Episodes are ordered longest first (the replay buffers sample
+        them in that order; another order is sorted here and restored by :meth:`unroll`),
+        as the agent's packed unroll needs.
+        """
         inputs = self._build_inputs(batch, slice(None))
         batch_size, steps = inputs.shape[:2]
-        per_agent = inputs.transpose(1, 2).reshape(batch_size * self.n_agents, steps, -1)
-        hidden = self.agent.init_hidden(batch_size * self.n_agents)
-        qs = self.agent.forward_sequence(per_agent, hidden)
-        return qs.view(batch_size, self.n_agents, steps, -1).transpose(1, 2)
+        if "filled" in batch:
+            lengths = batch["filled"][:, :, 0].sum(dim=1).cpu()
+        else:
+            lengths = torch.full((batch_size,), steps)
+        order = None
+        if (lengths[1:] > lengths[:-1]).any():
+            order = torch.argsort(lengths, descending=True, stable=True)
+            inputs, lengths = inputs[order.to(inputs.device)], lengths[order]
+        rows = inputs.transpose(1, 2).reshape(batch_size * self.n_agents, steps, -1)
+        return SequenceInputs(rows, lengths.repeat_interleave(self.n_agents), order, batch_size, steps)
+
+    def unroll(self, batch, inputs=None):
+        """Q-values of every agent at every step of ``batch``: ``[B, T, agents, actions]``.
+
+        ``inputs``: :meth:`sequence_inputs` of ``batch`` when already built. Steps after an
+        episode's last filled step hold zeros.
+        """
+        if inputs is None:
+            inputs = self.sequence_inputs(batch)
+        hidden = self.agent.init_hidden(inputs.rows.shape[0])
+        qs = self.agent.forward_sequence(inputs.rows, hidden, inputs.lengths)
+        qs = qs.view(inputs.batch_size, self.n_agents, inputs.steps, -1).transpose(1, 2)
+        if inputs.order is not None:
+            qs = qs[torch.argsort(inputs.order).to(qs.device)]
+        return qs
 
     def parameters(self):
         return self.agent.parameters()

@@ -32,6 +32,14 @@ def td_stats(q_tot, targets, td_error, mask, n_agents):
     }
 
 
+def mix_at(steps, mixer, agent_values, states):
+    """``mixer(agent_values, states)`` at the time steps where ``steps [B, T]`` is True, 0 at the
+    others, so that padding after an episode's end costs no mixing. ``agent_values`` is
+    ``[B, T, (K,) agents]``, ``states`` ``[B, T, state]``; returns ``[B, T, (K,) 1]``."""
+    mixed = mixer(agent_values[steps], states[steps])
+    return mixed.new_zeros(*steps.shape, *mixed.shape[1:]).index_put((steps,), mixed)
+
+
 def build_optimizer(params, args):
     if args.optimizer == "adam":
         return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
@@ -67,17 +75,25 @@ class NQLearner:
         mask[:, 1:] = mask[:, 1:] * (1 - terminated[:, :-1])
         return rewards, actions, terminated, mask, batch["avail_actions"]
 
+    @staticmethod
+    def step_masks(batch, mask):
+        """``(transitions [B, T-1], states [B, T])``: where the loss ``mask`` is on, and the
+        filled steps, the states whose values targets read; both boolean, for :func:`mix_at`."""
+        return mask[..., 0] > 0, batch["filled"][..., 0] > 0
+
     def compute_loss(self, batch, t_env):
         """The loss to minimise and the stats to log (tensors, averaged over real steps)."""
         rewards, actions, terminated, mask, avail_actions = self.unpack(batch)
-        agent_qs = self.mac.unroll(batch)
+        transitions, filled = self.step_masks(batch, mask)
+        inputs = self.mac.sequence_inputs(batch)
+        agent_qs = self.mac.unroll(batch, inputs)
         chosen_qs = torch.gather(agent_qs[:, :-1], dim=3, index=actions).squeeze(3)
         with torch.no_grad():
-            target_agent_qs = self.target_mac.unroll(batch)
+            target_agent_qs = self.target_mac.unroll(batch, inputs)
             next_values = self.targets.agent_next_values(target_agent_qs, agent_qs.detach(), avail_actions)
-            target_values = self.target_mixer(next_values, batch["state"])
+            target_values = mix_at(filled, self.target_mixer, next_values, batch["state"])
             targets = self.targets.returns(rewards, terminated, mask, target_values, t_env)
-        q_tot = self.mixer(chosen_qs, batch["state"][:, :-1])
+        q_tot = mix_at(transitions, self.mixer, chosen_qs, batch["state"][:, :-1])
         td_error = (q_tot - targets) * mask
         loss = td_error.pow(2).sum() / mask.sum()
         return loss, {"loss_td": loss.detach(), **td_stats(q_tot, targets, td_error, mask, self.args.n_agents)}

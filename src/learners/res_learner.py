@@ -18,7 +18,7 @@ Two changes to the QMIX (or VDN) learner, both against overestimation:
 
 import torch
 
-from learners.nq_learner import NQLearner, td_stats
+from learners.nq_learner import NQLearner, mix_at, td_stats
 from utils.rl_utils import discounted_returns, greedy_actions
 
 
@@ -65,16 +65,18 @@ class RESLearner(NQLearner):
     def compute_loss(self, batch, t_env):
         rewards, actions, terminated, mask, avail_actions = self.unpack(batch)
         states = batch["state"]
-        agent_qs = self.mac.unroll(batch)
-        q_tot = self.mixer(torch.gather(agent_qs[:, :-1], 3, actions).squeeze(3), states[:, :-1])
+        transitions, filled = self.step_masks(batch, mask)
+        inputs = self.mac.sequence_inputs(batch)
+        agent_qs = self.mac.unroll(batch, inputs)
+        q_tot = mix_at(transitions, self.mixer, torch.gather(agent_qs[:, :-1], 3, actions).squeeze(3), states[:, :-1])
 
         with torch.no_grad():
             online_qs = agent_qs.detach()
-            target_agent_qs = self.target_mac.unroll(batch)
+            target_agent_qs = self.target_mac.unroll(batch, inputs)
             greedy = greedy_actions(self.targets.selection_qs(online_qs, target_agent_qs), avail_actions)
             candidates, candidate_mask = joint_action_candidates(greedy, avail_actions)
-            target_candidates = self.target_mixer(candidate_agent_qs(target_agent_qs, candidates), states)
-            online_candidates = self.mixer(candidate_agent_qs(online_qs, candidates), states)
+            target_candidates = mix_at(filled, self.target_mixer, candidate_agent_qs(target_agent_qs, candidates), states)
+            online_candidates = mix_at(filled, self.mixer, candidate_agent_qs(online_qs, candidates), states)
             next_values = self.targets.candidate_next_values(
                 target_candidates.squeeze(-1), online_candidates.squeeze(-1), candidate_mask
             )

@@ -13,21 +13,35 @@ available actions takes the place of Q-learning's max (``target_operator``):
   (an ablation of the operator does not also switch off double Q), and the operator is a
   smooth relaxation of the max target: as alpha grows the weights become one-hot on W's
   argmax, giving the double-Q value (or the max without double Q); alpha = 0 gives
-  Mellowmax of the target Qs.
+  Mellowmax of the target Qs. ``sm_scale`` says in which units omega and alpha are given:
+  ``fixed``, the paper's, as plain numbers, or ``spread``, in units of the spread (max minus
+  mean over the available actions) of the values each multiplies, per agent and step, so
+  that the operator does the same to utilities of any scale (``SM(c Q) = c SM(Q)``). A
+  QMIX mixer carries the scale of the value in its own weights, so the agents' utilities
+  have none of their own, and a fixed omega has no fixed meaning for them (docs/results.md).
 
 The learner mixes those values with its target mixer. Learners that value joint actions
 directly (RES) reduce a set of candidate joint values with
 :meth:`TargetBuilder.candidate_next_values` instead.
 
 Returns: TD(lambda) over the episode with :func:`build_td_lambda_targets`; lambda follows
-``td_lambda_schedule`` (piecewise constant in env steps) or, when that is empty, is the
-constant ``td_lambda``.
+``td_lambda_schedule`` (piecewise constant over env steps, each point an env step or a
+fraction of ``t_max``) or, when that is empty, is the constant ``td_lambda``.
 """
 
 import torch
 
-from components.schedules import PiecewiseConstantSchedule
-from utils.rl_utils import build_td_lambda_targets, greedy_actions, soft_mellowmax, softmax_weighted_value
+from components.schedules import PiecewiseConstantSchedule, in_env_steps
+from utils.rl_utils import (
+    build_td_lambda_targets,
+    greedy_actions,
+    scale_free_soft_mellowmax,
+    soft_mellowmax,
+    softmax_weighted_value,
+)
+
+# sm_scale: the units of Soft Mellowmax's omega and alpha (see the module docstring).
+SOFT_MELLOWMAX_SCALES = {"fixed": soft_mellowmax, "spread": scale_free_soft_mellowmax}
 
 
 class TargetBuilder:
@@ -38,8 +52,10 @@ class TargetBuilder:
         self.operator = args.target_operator
         self.sm_omega = args.sm_omega
         self.sm_alpha = args.sm_alpha
+        self.soft_mellowmax = SOFT_MELLOWMAX_SCALES[args.sm_scale]
         self.res_beta = args.res_beta
-        self.lambda_schedule = PiecewiseConstantSchedule(args.td_lambda_schedule or [[0, args.td_lambda]])
+        self.lambda_schedule = PiecewiseConstantSchedule(
+            in_env_steps(args.td_lambda_schedule or [[0, args.td_lambda]], args.t_max))
 
     def agent_next_values(self, target_agent_qs, online_agent_qs, avail_actions, target_selection_qs=None):
         """Per-agent state values ``[B, T, agents]`` from Qs ``[B, T, agents, actions]``.
@@ -56,7 +72,7 @@ class TargetBuilder:
             target_selection_qs = target_agent_qs
         selecting = self.selection_qs(online_agent_qs, target_selection_qs)
         if self.operator == "soft_mellowmax":
-            return soft_mellowmax(target_agent_qs, self.sm_omega, self.sm_alpha, avail_actions, weight_q=selecting)
+            return self.soft_mellowmax(target_agent_qs, self.sm_omega, self.sm_alpha, avail_actions, weight_q=selecting)
         picked = greedy_actions(selecting, avail_actions).unsqueeze(-1)
         values = torch.gather(target_agent_qs, -1, picked).squeeze(-1)
         return torch.where((avail_actions > 0).any(dim=-1), values, torch.zeros_like(values))
@@ -73,7 +89,7 @@ class TargetBuilder:
         """
         selecting = self.selection_qs(online_values, target_values)
         if self.operator == "soft_mellowmax":
-            return soft_mellowmax(target_values, self.sm_omega, self.sm_alpha, candidate_mask, weight_q=selecting)
+            return self.soft_mellowmax(target_values, self.sm_omega, self.sm_alpha, candidate_mask, weight_q=selecting)
         return softmax_weighted_value(target_values, self.res_beta, candidate_mask, weight_q=selecting)
 
     def selection_qs(self, online_qs, target_qs):

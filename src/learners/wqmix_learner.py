@@ -25,7 +25,7 @@ import copy
 import torch
 
 from controllers import REGISTRY as MAC_REGISTRY
-from learners.nq_learner import NQLearner, td_stats
+from learners.nq_learner import NQLearner, mix_at, td_stats
 from modules.mixers import REGISTRY as MIXER_REGISTRY
 from utils.rl_utils import greedy_actions
 
@@ -53,21 +53,24 @@ class WQMIXLearner(NQLearner):
     def compute_loss(self, batch, t_env):
         rewards, actions, terminated, mask, avail_actions = self.unpack(batch)
         states = batch["state"]
-        agent_qs = self.mac.unroll(batch)
-        q_tot = self.mixer(torch.gather(agent_qs[:, :-1], 3, actions).squeeze(3), states[:, :-1])
-        central_qs = self.central_mac.unroll(batch)
-        central_q = self.central_mixer(torch.gather(central_qs[:, :-1], 3, actions).squeeze(3), states[:, :-1])
+        transitions, filled = self.step_masks(batch, mask)
+        inputs = self.mac.sequence_inputs(batch)  # the central agent reads the same inputs
+        agent_qs = self.mac.unroll(batch, inputs)
+        q_tot = mix_at(transitions, self.mixer, torch.gather(agent_qs[:, :-1], 3, actions).squeeze(3), states[:, :-1])
+        central_qs = self.central_mac.unroll(batch, inputs)
+        central_q = mix_at(transitions, self.central_mixer, torch.gather(central_qs[:, :-1], 3, actions).squeeze(3),
+                           states[:, :-1])
 
         with torch.no_grad():
             online_qs = agent_qs.detach()
-            target_central_qs = self.target_central_mac.unroll(batch)
-            target_selection_qs = None if self.args.double_q else self.target_mac.unroll(batch)
+            target_central_qs = self.target_central_mac.unroll(batch, inputs)
+            target_selection_qs = None if self.args.double_q else self.target_mac.unroll(batch, inputs)
             next_values = self.targets.agent_next_values(target_central_qs, online_qs, avail_actions,
                                                          target_selection_qs)
-            target_values = self.target_central_mixer(next_values, states)
+            target_values = mix_at(filled, self.target_central_mixer, next_values, states)
             targets = self.targets.returns(rewards, terminated, mask, target_values, t_env)
             weights = self._weights(q_tot.detach(), targets, online_qs, target_central_qs, actions,
-                                    avail_actions, states)
+                                    avail_actions, states, transitions)
 
         n_real = mask.sum()
         td_error = (q_tot - targets) * mask
@@ -83,7 +86,7 @@ class WQMIXLearner(NQLearner):
         }
         return qmix_loss + central_loss, stats
 
-    def _weights(self, q_tot, targets, online_qs, target_central_qs, actions, avail_actions, states):
+    def _weights(self, q_tot, targets, online_qs, target_central_qs, actions, avail_actions, states, transitions):
         """The per-step weights ``[B, T, 1]`` of the QMIX loss."""
         alpha = self.args.wqmix_alpha
         if self.args.wqmix_weighting == "ow":
@@ -91,7 +94,7 @@ class WQMIXLearner(NQLearner):
         greedy = greedy_actions(online_qs[:, :-1], avail_actions[:, :-1])
         is_greedy = (actions.squeeze(3) == greedy).all(dim=2, keepdim=True)
         greedy_central_utilities = torch.gather(target_central_qs[:, :-1], 3, greedy.unsqueeze(3)).squeeze(3)
-        greedy_central_values = self.target_central_mixer(greedy_central_utilities, states[:, :-1])
+        greedy_central_values = mix_at(transitions, self.target_central_mixer, greedy_central_utilities, states[:, :-1])
         return central_weights(is_greedy, targets, greedy_central_values, alpha)
 
     def update_targets(self):

@@ -43,15 +43,16 @@ def soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
 
     Args:
         q: values, any shape.
-        omega: positive temperature of the exponential.
-        alpha: non-negative inverse temperature of the softmax weights.
+        omega: positive temperature of the exponential: a number, or a tensor of ``q``'s
+            shape with ``dim`` of size 1 (one omega per slice).
+        alpha: non-negative inverse temperature of the softmax weights (number or tensor, as omega).
         avail_actions: same shape as ``q``; nonzero marks an available entry (None: all).
         dim: the dimension reduced.
         weight_q: values that set the softmax weights, same shape as ``q`` (None: ``q``).
 
     Returns ``q`` reduced over ``dim``.
     """
-    if omega <= 0:
+    if not torch.is_tensor(omega) and omega <= 0:
         raise ValueError(f"soft_mellowmax needs omega > 0, got {omega}")
     weight_q = q if weight_q is None else weight_q
     available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
@@ -60,8 +61,36 @@ def soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
     included = available | ~has_available
     weight_logits = (alpha * weight_q).masked_fill(~included, -float("inf"))
     value_logits = (alpha * weight_q + omega * q).masked_fill(~included, -float("inf"))
-    values = (torch.logsumexp(value_logits, dim=dim) - torch.logsumexp(weight_logits, dim=dim)) / omega
+    differences = torch.logsumexp(value_logits, dim=dim, keepdim=True) - torch.logsumexp(weight_logits, dim=dim, keepdim=True)
+    values = (differences / omega).squeeze(dim)
     return torch.where(has_available.squeeze(dim), values, torch.zeros_like(values))
+
+
+def utility_spread(q, avail_actions=None, dim=-1):
+    """The max minus the mean of the available entries of ``q`` along ``dim`` (``dim`` kept,
+    size 1): a measure of scale that scales with ``q``. Where it is zero or negligible (one
+    available entry, equal entries, none available) it is 1, a harmless stand-in: every
+    soft maximum of equal values is that value."""
+    available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
+    count = available.sum(dim=dim, keepdim=True)
+    largest = q.masked_fill(~available, -float("inf")).amax(dim=dim, keepdim=True)
+    mean = q.masked_fill(~available, 0.0).sum(dim=dim, keepdim=True) / count.clamp(min=1)
+    magnitude = q.abs().masked_fill(~available, 0.0).amax(dim=dim, keepdim=True)
+    spread = largest - mean
+    negligible = (count == 0) | (spread <= 1e-6 * magnitude)
+    return torch.where(negligible, torch.ones_like(spread), spread)
+
+
+def scale_free_soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
+    """Soft Mellowmax with omega and alpha in units of the spread of the values they multiply:
+    ``omega / spread(Q)`` and ``alpha / spread(W)`` (:func:`utility_spread`, per slice), so
+    that scaling every value by ``c > 0`` scales the result by ``c``. Arguments as
+    :func:`soft_mellowmax` (numbers only)."""
+    if omega <= 0:
+        raise ValueError(f"scale_free_soft_mellowmax needs omega > 0, got {omega}")
+    weight_q = q if weight_q is None else weight_q
+    return soft_mellowmax(q, omega / utility_spread(q, avail_actions, dim),
+                          alpha / utility_spread(weight_q, avail_actions, dim), avail_actions, dim, weight_q)
 
 
 def softmax_weighted_value(q, beta, mask=None, dim=-1, weight_q=None):

@@ -21,6 +21,7 @@ def validate_config(config):
     from envs import REGISTRY as ENV_REGISTRY
     from envs import VECTOR_ENVS
     from learners import REGISTRY as LEARNER_REGISTRY
+    from learners.targets import SOFT_MELLOWMAX_SCALES
     from modules.agents import REGISTRY as AGENT_REGISTRY
     from modules.mixers import REGISTRY as MIXER_REGISTRY
     from runners import REGISTRY as RUNNER_REGISTRY
@@ -43,6 +44,7 @@ def validate_config(config):
     _choice(config, "action_selector", SELECTOR_REGISTRY)
     _choice(config, "optimizer", {"adam", "rmsprop"})
     _choice(config, "target_operator", {"max", "soft_mellowmax"})
+    _choice(config, "sm_scale", SOFT_MELLOWMAX_SCALES)
     _choice(config, "wqmix_weighting", {"ow", "cw"})
     _choice(config, "central_mixer", MIXER_REGISTRY)
 
@@ -55,7 +57,7 @@ def validate_config(config):
              f"batch_size ({config['batch_size']}) must not exceed buffer_size ({config['buffer_size']})")
     _require(0.0 <= config["gamma"] <= 1.0, f"gamma must lie in [0, 1], got {config['gamma']}")
     _require(0.0 <= config["td_lambda"] <= 1.0, f"td_lambda must lie in [0, 1], got {config['td_lambda']}")
-    validate_lambda_schedule(config["td_lambda_schedule"])
+    validate_lambda_schedule(config["td_lambda_schedule"], config["t_max"])
     _require(config["sm_omega"] > 0, f"sm_omega must be positive, got {config['sm_omega']}")
     _require(config["sm_alpha"] >= 0, f"sm_alpha must be >= 0, got {config['sm_alpha']}")
     _require(0.0 < config["wqmix_alpha"] <= 1.0, f"wqmix_alpha must lie in (0, 1], got {config['wqmix_alpha']}")
@@ -77,15 +79,22 @@ def validate_config(config):
     validate_sparse(config["sparse"])
 
 
-def validate_lambda_schedule(schedule):
-    """``td_lambda_schedule``: [] or ``[[t, lambda], ...]`` starting at t = 0, t increasing, lambdas in [0, 1]."""
+def validate_lambda_schedule(schedule, t_max):
+    """``td_lambda_schedule``: [] or ``[[t, lambda], ...]`` starting at t = 0, t increasing (each an
+    env step or a fraction of ``t_max``), lambdas in [0, 1]."""
+    from components.schedules import in_env_steps
+
     if not schedule:
         return
     shape_ok = all(isinstance(step, list) and len(step) == 2 for step in schedule)
     _require(shape_ok, f"td_lambda_schedule must be a list of [t_env, lambda] pairs, got {schedule}")
-    starts = [step[0] for step in schedule]
-    _require(all(isinstance(t, int) and not isinstance(t, bool) for t in starts),
-             f"td_lambda_schedule steps must be whole env steps, got {starts}")
+    given = [step[0] for step in schedule]
+    for t in given:
+        is_step = isinstance(t, int) and not isinstance(t, bool)
+        is_fraction = isinstance(t, float) and 0.0 <= t <= 1.0
+        _require(is_step or is_fraction, f"td_lambda_schedule points must be whole env steps or fractions of "
+                                         f"t_max in [0, 1] (0.1 = after a tenth of training), got {t!r}")
+    starts = [t for t, _ in in_env_steps(schedule, t_max)]
     _require(starts[0] == 0, f"td_lambda_schedule must start at t_env 0, got {starts[0]}")
     _require(all(a < b for a, b in zip(starts, starts[1:])),
              f"td_lambda_schedule steps must be strictly increasing, got {starts}")

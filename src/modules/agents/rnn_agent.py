@@ -6,6 +6,7 @@ Parameter names (``fc1``, ``rnn``, ``fc2``) match PyMARL2's, so its saved agents
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 
 class RNNAgent(nn.Module):
@@ -24,14 +25,22 @@ class RNNAgent(nn.Module):
         hidden = self.rnn(F.relu(self.fc1(inputs)), hidden)
         return self.fc2(hidden), hidden
 
-    def forward_sequence(self, inputs, hidden):
+    def forward_sequence(self, inputs, hidden, lengths=None):
         """A whole sequence: ``inputs [n, T, input]`` -> ``q [n, T, actions]``.
 
-        The input and output layers run once over all steps; only the GRU steps in time.
+        ``lengths [n]`` (on the CPU, non-increasing; None: every row is T steps long) are
+        the rows' real lengths: the rows are packed (torch's ``PackedSequence``) so that
+        every layer runs on real steps only and the GRU's step t on the rows still inside
+        their sequence, a leading block. Qs after a row's end are 0.
         """
-        embedded = F.relu(self.fc1(inputs))
+        n, steps = inputs.shape[:2]
+        if lengths is None:
+            lengths = torch.full((n,), steps)
+        packed = pack_padded_sequence(inputs, lengths.clamp(min=1), batch_first=True)
+        step_inputs = F.relu(self.fc1(packed.data)).split(packed.batch_sizes.tolist())
         hiddens = []
-        for t in range(inputs.shape[1]):
-            hidden = self.rnn(embedded[:, t], hidden)
+        for step_input in step_inputs:
+            hidden = self.rnn(step_input, hidden[: step_input.shape[0]])
             hiddens.append(hidden)
-        return self.fc2(torch.stack(hiddens, dim=1))
+        qs = PackedSequence(self.fc2(torch.cat(hiddens)), packed.batch_sizes)
+        return pad_packed_sequence(qs, batch_first=True, total_length=steps)[0]
