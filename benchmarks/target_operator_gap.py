@@ -9,7 +9,9 @@ config (``double_q``, ``sm_alpha``) and only the operator and omega replaced:
 
 - ``max``: ``target_operator: max`` (with ``double_q`` the online network selects);
 - ``mean``: the mean over the available actions;
-- ``SM w``: ``target_operator: soft_mellowmax`` with omega ``w`` (each ``--omega``);
+- ``SM w``: ``target_operator: soft_mellowmax`` with omega ``w`` (each ``--omega``) as a plain
+  number (``sm_scale: fixed``, the paper's), and ``SM w spread``: in units of the spread of
+  the utilities (``sm_scale: spread``, scale-free);
 - ``toward mean``: ``(max - SM) / (max - mean)``, 0 at the max, 1 at the mean;
 - ``Q_tot(SM) - Q_tot(max)``: what that does to the mixed joint value of the step (QMIX's
   target mixer), next to ``Q_tot(max)`` itself; a one-step bias that bootstrapping adds up.
@@ -38,7 +40,7 @@ from components.episode_batch import build_scheme  # noqa: E402
 from learners.targets import TargetBuilder  # noqa: E402
 from run import build_learner, copy_env_shapes  # noqa: E402
 from runners import REGISTRY as RUNNER_REGISTRY  # noqa: E402
-from utils.config import to_namespace  # noqa: E402
+from utils.config import CONFIG_DIR, load_yaml, merge_layer, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 from utils.run_state import open_checkpoint, restore_run_state  # noqa: E402
 
@@ -46,7 +48,9 @@ from utils.run_state import open_checkpoint, restore_run_state  # noqa: E402
 def load_run(models_dir, load_step):
     """The runner and learner of a checkpoint, restored, with the runner at its t_env."""
     checkpoint = open_checkpoint(argparse.Namespace(checkpoint_path=models_dir, load_step=load_step))
-    args = to_namespace(checkpoint.meta["config"])
+    # Keys added to default.yaml since the checkpoint was saved take their defaults.
+    defaults = load_yaml(os.path.join(CONFIG_DIR, "default.yaml"))
+    args = to_namespace(merge_layer(defaults, checkpoint.meta["config"], "the checkpoint", allow_new_keys=True))
     args.device = "cpu"
     logger = Logger(get_console_logger())
     runner = RUNNER_REGISTRY[args.runner](args, logger)
@@ -59,9 +63,10 @@ def load_run(models_dir, load_step):
     return args, runner, learner, checkpoint.step
 
 
-def target_builder(args, operator, omega=None):
-    """The learners' TargetBuilder for this run's config with another operator (and omega)."""
-    overrides = {"target_operator": operator, "sm_omega": args.sm_omega if omega is None else omega}
+def target_builder(args, operator, omega=None, scale="fixed"):
+    """The learners' TargetBuilder for this run's config with another operator (omega, scale)."""
+    overrides = {"target_operator": operator, "sm_omega": args.sm_omega if omega is None else omega,
+                 "sm_scale": scale}
     return TargetBuilder(SimpleNamespace(**{**vars(args), **overrides}))
 
 
@@ -83,13 +88,19 @@ def batch_gaps(args, learner, batch, omegas):
     wide = choice & (spread > 1e-6)
     counts["wide"] = wide.sum().item()
     sums["Q_tot(max)"] = q_tot_max[step_real].sum().item()
-    for omega in omegas:
-        value_sm = target_builder(args, "soft_mellowmax", omega).agent_next_values(target, online, avail)
-        sums[f"SM {omega:g}"] = value_sm[choice].sum().item()
-        sums[f"toward mean {omega:g}"] = ((value_max - value_sm)[wide] / spread[wide]).sum().item()
+    for name, omega, scale in operator_variants(omegas):
+        value_sm = target_builder(args, "soft_mellowmax", omega, scale).agent_next_values(target, online, avail)
+        sums[name] = value_sm[choice].sum().item()
+        sums[f"toward mean {name}"] = ((value_max - value_sm)[wide] / spread[wide]).sum().item()
         q_tot_sm = learner.target_mixer(value_sm, batch["state"]).squeeze(-1)
-        sums[f"dQ_tot {omega:g}"] = (q_tot_sm - q_tot_max)[step_real].sum().item()
+        sums[f"dQ_tot {name}"] = (q_tot_sm - q_tot_max)[step_real].sum().item()
     return sums, counts
+
+
+def operator_variants(omegas):
+    """``(column name, omega, sm_scale)`` of each Soft Mellowmax measured."""
+    return [(f"SM {omega:g}{'' if scale == 'fixed' else ' spread'}", omega, scale)
+            for scale in ("fixed", "spread") for omega in omegas]
 
 
 def measure(models_dir, load_step, omegas, episodes):
@@ -104,10 +115,10 @@ def measure(models_dir, load_step, omegas, episodes):
     per_agent = lambda key: totals[key] / counts["agent"]  # noqa: E731
     row = {"run": os.path.basename(os.path.normpath(models_dir)), "t_env": step, "alpha": args.sm_alpha,
            "max": per_agent("max"), "mean": per_agent("mean"), "Q_tot(max)": totals["Q_tot(max)"] / counts["step"]}
-    for omega in omegas:
-        row[f"SM {omega:g}"] = per_agent(f"SM {omega:g}")
-        row[f"toward mean {omega:g}"] = totals[f"toward mean {omega:g}"] / max(counts["wide"], 1)
-        row[f"Q_tot(SM {omega:g}) - Q_tot(max)"] = totals[f"dQ_tot {omega:g}"] / counts["step"]
+    for name, _, _ in operator_variants(omegas):
+        row[name] = per_agent(name)
+        row[f"toward mean {name}"] = totals[f"toward mean {name}"] / max(counts["wide"], 1)
+        row[f"Q_tot({name}) - Q_tot(max)"] = totals[f"dQ_tot {name}"] / counts["step"]
     return row
 
 

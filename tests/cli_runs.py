@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAIN = os.path.join(REPO, "src", "main.py")
@@ -19,11 +18,9 @@ TINY = [
 
 
 def subprocess_env():
-    """The environment of a run: JAX's compilation cache shared between the test runs (it
-    halves a tiny run's time), unbuffered output (a killed run's output is not lost)."""
+    """The environment of a run: unbuffered output (a killed run's output is not lost). Runs
+    share JAX's compilation cache through smax.yaml's ``env_args.jax_cache_dir``."""
     env = dict(os.environ)
-    env.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), "mast-tests-jax-cache"))
-    env.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -41,3 +41,27 @@ def test_resumed_segments_join_at_the_resume_step(tmp_path):
 def test_folders_without_the_metric_are_left_out(tmp_path):
     write_sacred_folder(tmp_path / "1", "run_a", [], [])
     assert plot_curves.load_runs([str(tmp_path / "1")], "test_battle_won_mean") == []
+
+
+def test_results_table_rows_come_from_the_runs(tmp_path, capsys, monkeypatch):
+    import results_table
+
+    # seed 1 resumed at 30k; final = mean of the last 5 tests
+    write_sacred_folder(tmp_path / "mast" / "1", "run_a", [0, 10000, 20000, 30000, 40000], [0.0, 0.1, 0.2, 0.3, 0.4])
+    write_sacred_folder(tmp_path / "mast" / "2", "run_a", [30000, 40000, 50000], [0.35, 0.95, 0.55])
+    write_sacred_folder(tmp_path / "mast" / "3", "run_b", [0, 10000, 20000, 30000, 40000], [0.2] * 5, seed=2)
+    with open(tmp_path / "mast" / "3" / "info.json") as handle:
+        info = json.load(handle)
+    info.update(train_flops_ratio=[0.12, 0.123], train_flops_ratio_T=[0, 40000],
+                infer_flops_ratio=[0.117], infer_flops_ratio_T=[0])
+    with open(tmp_path / "mast" / "3" / "info.json", "w") as handle:
+        json.dump(info, handle)
+    write_sacred_folder(tmp_path / "dense" / "1", "run_c", [0, 10000], [0.5, 0.91], seed=3)
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"MAST={tmp_path}/mast/*",
+                                      "--group", f"dense={tmp_path}/dense/*"])
+    results_table.main()
+    lines = capsys.readouterr().out.splitlines()
+    finals = np.array([np.mean([0.1, 0.2, 0.35, 0.95, 0.55]), 0.2])
+    assert lines[2] == (f"| MAST | 2 | {finals[0]:.3f} / 0.200 | {finals.mean():.3f} +- {finals.std():.3f} | "
+                        "0.950 / 0.200 | 40k / never | 50k / 40k | 0.123 / 0.117 |")
+    assert lines[3] == "| dense | 1 | 0.705 | 0.705 +- 0.000 | 0.910 | 10k | 10k | 1 / 1 |"

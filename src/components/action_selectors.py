@@ -14,10 +14,14 @@ class EpsilonGreedyActionSelector:
         self.test_greedy = args.test_greedy
         self.epsilon = self.schedule.eval(0)
 
+    def exploration_rate(self, t_env, test_mode=False):
+        """Epsilon at ``t_env`` (0 for greedy tests); the schedule's value is kept in ``epsilon``."""
+        self.epsilon = self.schedule.eval(t_env)
+        return 0.0 if (test_mode and self.test_greedy) else self.epsilon
+
     def select_action(self, agent_qs, avail_actions, t_env, test_mode=False):
         """``agent_qs``, ``avail_actions``: ``[batch, agents, actions]``; returns ``[batch, agents]``."""
-        self.epsilon = self.schedule.eval(t_env)
-        epsilon = 0.0 if (test_mode and self.test_greedy) else self.epsilon
+        epsilon = self.exploration_rate(t_env, test_mode)
         available = avail_actions > 0
         masked_qs = agent_qs.masked_fill(~available, -float("inf"))
         greedy = masked_qs.argmax(dim=-1)

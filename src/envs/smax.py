@@ -13,6 +13,8 @@ is "an ally alive and no enemy alive". Episodes stop at ``max_steps``: such a st
 time limit (``info["episode_limit"]``), not a terminal state.
 """
 
+import os
+
 import numpy as np
 
 from utils.config import ConfigError
@@ -25,6 +27,17 @@ def _import_smax():
     from jaxmarl.environments.smax.smax_env import MAP_NAME_TO_SCENARIO
 
     return jax, jaxmarl, map_name_to_scenario, MAP_NAME_TO_SCENARIO
+
+
+def use_compilation_cache(directory):
+    """Keep JAX's compiled SMAX functions in ``directory`` (``~`` expanded; "" = no cache), so
+    that later processes load them instead of compiling again (seconds per map and shape).
+    The cache is JAX's own, keyed by the function, shapes and versions; deleting it is safe."""
+    if directory:
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", os.path.expanduser(directory))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
 
 
 def known_maps():
@@ -129,7 +142,8 @@ class SMAXEnv:
     """One SMAX env with SMAC's ``StarCraft2Env`` interface."""
 
     def __init__(self, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0, normalize_state=True,
-                 seed=0):
+                 seed=0, jax_cache_dir=""):
+        use_compilation_cache(jax_cache_dir)
         self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         self.n_agents = self.core.n_agents
         self.episode_limit = self.core.episode_limit
@@ -205,20 +219,23 @@ class SMAXVectorEnv:
 
     ``reset()`` and ``step(actions [n, A])`` return numpy arrays with a leading env axis.
     Envs whose episode has ended keep being stepped by the vmapped call (cheaper than
-    gathering the live ones); callers ignore their outputs.
+    gathering the live ones); callers ignore their outputs. :meth:`reset_all` and
+    :meth:`step_all` are the pure functions behind them (carried PRNG key in, next key out),
+    for callers that compose them into jitted code of their own (whole-episode collection).
     """
 
     def __init__(self, n_envs, seed, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0,
-                 normalize_state=True):
+                 normalize_state=True, jax_cache_dir=""):
+        use_compilation_cache(jax_cache_dir)
         self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         jax = self.core.jax
         self.n_envs = n_envs
         self._jax = jax
-        self._key = jax.random.PRNGKey(0 if seed is None else seed)
+        self.key = jax.random.PRNGKey(0 if seed is None else seed)
         # Key splitting happens inside the jitted calls: as separate JAX calls it cost about
         # as much as a third of the vmapped step itself.
-        self._reset = jax.jit(self._reset_all)
-        self._step = jax.jit(self._step_all)
+        self._reset = jax.jit(self.reset_all)
+        self._step = jax.jit(self.step_all)
         self._env_state = None
 
     def _split_per_env(self, key):
@@ -226,21 +243,24 @@ class SMAXVectorEnv:
         key, per_env = self._jax.random.split(key)
         return key, self._jax.random.split(per_env, self.n_envs)
 
-    def _reset_all(self, key):
+    def reset_all(self, key):
+        """``key -> (next key, env_state, obs, state, avail)`` for all envs."""
         key, env_keys = self._split_per_env(key)
         return (key, *self._jax.vmap(self.core._reset)(env_keys))
 
-    def _step_all(self, key, env_state, actions):
+    def step_all(self, key, env_state, actions):
+        """``(key, env_state, actions [n, A]) -> (next key, env_state, obs, state, avail, reward,
+        done, won, time_limit)`` for all envs."""
         key, env_keys = self._split_per_env(key)
         return (key, *self._jax.vmap(self.core._step)(env_keys, env_state, actions))
 
     def reset(self):
-        self._key, self._env_state, obs, state, avail = self._reset(self._key)
+        self.key, self._env_state, obs, state, avail = self._reset(self.key)
         return np.array(obs), np.array(state), np.array(avail)
 
     def step(self, actions):
-        out = self._step(self._key, self._env_state, np.asarray(actions, dtype=np.int32))
-        self._key, self._env_state = out[0], out[1]
+        out = self._step(self.key, self._env_state, np.asarray(actions, dtype=np.int32))
+        self.key, self._env_state = out[0], out[1]
         return tuple(np.array(x) for x in out[2:])  # writable copies
 
     def get_env_info(self):
@@ -248,11 +268,10 @@ class SMAXVectorEnv:
 
     def state_dict(self):
         """The PRNG key (every episode starts with a reset, so no game state)."""
-        return {"key": np.asarray(self._key)}
+        return {"key": np.asarray(self.key)}
 
     def load_state_dict(self, state):
-        self._key = self._jax.numpy.asarray(state["key"])
+        self.key = self._jax.numpy.asarray(state["key"])
 
     def close(self):
         pass
-

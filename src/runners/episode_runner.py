@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from components.episode_batch import EpisodeBatch
+from runners import jax_rollout
 from runners.env_backends import InProcessEnvs, SubprocessEnvs, VectorizedEnvs
 
 
@@ -132,5 +133,46 @@ class ParallelRunner(EpisodeRunner):
 
 
 class VectorizedRunner(EpisodeRunner):
+    """All envs in one jitted, vmapped call; with ``jit_collection`` (and an acting policy that
+    :mod:`runners.jax_rollout` mirrors) whole episodes in one jitted call, policy included."""
+
     def _make_envs(self, args):
         return VectorizedEnvs(args.env, vars(args.env_args), self.batch_size, args.seed)
+
+    def setup(self, scheme, groups, preprocess, mac):
+        super().setup(scheme, groups, preprocess, mac)
+        self.rollout = None
+        if self.args.jit_collection and jax_rollout.supports(mac):
+            self.rollout = jax_rollout.EpisodeRollout(self.envs.vector_env, self.args.obs_last_action,
+                                                      self.args.obs_agent_id, self.args.seed)
+
+    def run(self, test_mode=False):
+        if self.rollout is None:
+            return super().run(test_mode)
+        epsilon = self.mac.action_selector.exploration_rate(self.t_env, test_mode)
+        episodes = self.rollout.run(self.mac.agent, epsilon)
+        batch = self._new_batch()
+        for key, value in episodes.items():
+            if key in batch.data:
+                value = torch.tensor(value).movedim(0, 1)  # [n, T, ...]
+                target = batch.data[key][:, : value.shape[1]]
+                target.copy_(value.reshape(target.shape))
+        lengths = episodes["filled"].sum(axis=0) - 1
+        returns = episodes["reward"].sum(axis=0)
+        infos = [{"battle_won": bool(won), "episode_limit": bool(limit)}
+                 for won, limit in zip(episodes["won"], episodes["time_limit"])]
+        if not test_mode:
+            self.t_env += int(lengths.sum())
+        self._record(returns.astype(np.float64), lengths, infos, test_mode)
+        return batch
+
+    def state_dict(self):
+        state = super().state_dict()
+        if self.rollout is not None:
+            state["rollout"] = self.rollout.state_dict()
+        return state
+
+    def load_state_dict(self, state):
+        super().load_state_dict(state)
+        if self.rollout is not None and "rollout" in state:
+            self.rollout.load_state_dict(state["rollout"])
