@@ -61,6 +61,10 @@ def parse_value(text):
 def parse_overrides(sacred_argv):
     """The ``with key=value`` overrides as a nested dict."""
     if "with" not in sacred_argv:
+        stray = [token for token in sacred_argv[1:] if "=" in token]
+        if stray:
+            raise ConfigError(f"'{stray[0]}' needs 'with' before it: python src/main.py --config=<alg> "
+                              f"--env-config=<env> with {' '.join(stray)}")
         return {}
     overrides = {}
     for token in sacred_argv[sacred_argv.index("with") + 1:]:

@@ -56,6 +56,10 @@ def test_space_separated_flags_work_too():
     (["--config=qmix", "--env-config=smax", "with", "env_args.max_steps=0"], "env_args.max_steps must be at least 1"),
     (["--config=qmix", "--env-config=smax", "with", "optim_eps=-1.0"], "optim_eps must be positive"),
     (["--config=qmix", "--env-config=sc2", "with", "runner=vectorized"], "runner 'vectorized' needs an env"),
+    (["--config=qmix", "--env-config=smax", "with", "seed=-1"], "seed must lie in [0, 2**32)"),
+    (["--config=qmix", "--env-config=smax", "with", "name=../../.."], "name must be a plain folder name"),
+    (["--config=qmix", "--env-config=smax", "with", "name=runs/a"], "name must be a plain folder name"),
+    (["--config=qmix", "--env-config=smax", "t_max=5"], "'t_max=5' needs 'with' before it"),
 ])
 def test_bad_input_is_one_clear_config_error(argv, fragment):
     with pytest.raises(ConfigError) as error:

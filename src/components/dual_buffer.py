@@ -59,6 +59,8 @@ class DualReplayBuffer:
         return {"on_policy": self.on_policy.state_dict(), "off_policy": self.off_policy.state_dict()}
 
     def load_state_dict(self, state):
+        if set(state) != {"on_policy", "off_policy"}:
+            raise ValueError("its replay buffer is a single buffer, and this run has buffer=dual")
         self.on_policy.load_state_dict(state["on_policy"])
         self.off_policy.load_state_dict(state["off_policy"])
 

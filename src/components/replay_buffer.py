@@ -57,6 +57,8 @@ class ReplayBuffer(EpisodeBatch):
         }
 
     def load_state_dict(self, state):
+        if "buffer_size" not in state:
+            raise ValueError("its replay buffer is a dual buffer (buffer=dual), and this run has one buffer")
         if state["buffer_size"] != self.buffer_size:
             raise ValueError(f"the saved replay buffer holds {state['buffer_size']} episodes, "
                              f"this run's buffer_size is {self.buffer_size}")

@@ -13,18 +13,35 @@ is "an ally alive and no enemy alive". Episodes stop at ``max_steps``: such a st
 time limit (``info["episode_limit"]``), not a terminal state.
 """
 
+import contextlib
+import io
 import os
+import sys
 
 import numpy as np
 
 from utils.config import ConfigError
 
 
+@contextlib.contextmanager
+def _quiet_import():
+    """Drop what jaxmarl prints on import (a note about optional submodules), and undo its reset
+    of sys.stdout and sys.stderr to sys.__stdout__/__stderr__, which would end Sacred's capture."""
+    saved = sys.stdout, sys.stderr, sys.__stdout__
+    sys.stdout = sys.__stdout__ = io.StringIO()
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr, sys.__stdout__ = saved
+
+
 def _import_smax():
     import jax
-    import jaxmarl
-    from jaxmarl.environments.smax import map_name_to_scenario
-    from jaxmarl.environments.smax.smax_env import MAP_NAME_TO_SCENARIO
+
+    with _quiet_import():
+        import jaxmarl
+        from jaxmarl.environments.smax import map_name_to_scenario
+        from jaxmarl.environments.smax.smax_env import MAP_NAME_TO_SCENARIO
 
     return jax, jaxmarl, map_name_to_scenario, MAP_NAME_TO_SCENARIO
 

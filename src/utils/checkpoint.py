@@ -45,6 +45,12 @@ def remove_stale_temporaries(root):
                 shutil.rmtree(os.path.join(root, name), ignore_errors=True)
 
 
+def current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_checkpoint(directory, meta, states):
     """Write ``meta`` (JSON) and ``states`` (part name -> state) as the checkpoint ``directory``.
 
@@ -54,6 +60,7 @@ def write_checkpoint(directory, meta, states):
     parent = os.path.dirname(os.path.abspath(directory))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(dir=parent, prefix=TMP_PREFIX)
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; keep the user's umask like other outputs
     try:
         for name, state in states.items():
             _write_synced(os.path.join(staging, f"{name}.pt"), lambda stream, state=state: torch.save(state, stream))

@@ -26,8 +26,15 @@ def available_configs(subdir):
 
 
 def load_yaml(path):
+    """A YAML file's contents; a syntax error is a ConfigError naming the file, line and column."""
     with open(path) as handle:
-        return yaml.safe_load(handle) or {}
+        try:
+            return yaml.safe_load(handle) or {}
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise ConfigError(f"YAML syntax error in {path}{where}: {problem}") from None
 
 
 def load_named_config(subdir, name, option):

@@ -31,7 +31,7 @@ def mongo_observer(url, db_name):
     try:
         client = pymongo.MongoClient(url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS)
         client.admin.command("ping")
-    except pymongo.errors.PyMongoError as error:
+    except (pymongo.errors.PyMongoError, ValueError) as error:  # ValueError: a malformed URL (a bad port)
         reason = str(error).split(" (configured timeouts")[0].split(", Timeout:")[0]
         raise ObserverError(
             f"cannot reach MongoDB at mongo_url={url!r} ({reason}); start the server or fix mongo_url "
@@ -40,8 +40,19 @@ def mongo_observer(url, db_name):
     return MongoObserver(client=client, db_name=db_name)
 
 
+def writable_results_path(path):
+    """Create ``local_results_path`` if needed; an ObserverError when it cannot hold the run's files."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as error:
+        raise ObserverError(f"local_results_path={path!r} cannot be created ({error.strerror})") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ObserverError(f"local_results_path={path!r} is not writable")
+
+
 def build_observers(config):
     """The observers of a run: the file observer, plus a MongoObserver when ``mongo_url`` is set."""
+    writable_results_path(config["local_results_path"])
     observers = [FileStorageObserver(sacred_results_dir(config))]
     if config["mongo_url"]:
         observers.append(mongo_observer(config["mongo_url"], config["mongo_db"]))

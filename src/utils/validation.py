@@ -33,6 +33,11 @@ def validate_config(config):
              f"not '{config['env']}': use runner=parallel or runner=episode")
     _require(config["seed"] is None or (isinstance(config["seed"], int) and not isinstance(config["seed"], bool)),
              f"seed must be an integer or null, got {config['seed']!r}")
+    _require(config["seed"] is None or 0 <= config["seed"] < 2**32,
+             f"seed must lie in [0, 2**32), got {config['seed']}")
+    name = config["name"]
+    _require(isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name,
+             f"name must be a plain folder name (no path separators, not '.' or '..'), got {name!r}")
     _require(config["parallel_worker_timeout"] > 0,
              f"parallel_worker_timeout must be positive, got {config['parallel_worker_timeout']}")
     _require(config["optim_eps"] > 0, f"optim_eps must be positive, got {config['optim_eps']}")
