@@ -19,6 +19,7 @@ from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from envs.sc2 import SMACUnavailableError  # noqa: E402
 from utils.checkpoint import CheckpointError  # noqa: E402
+from utils.run_state import check_resume  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
 from utils.logging import get_console_logger  # noqa: E402
 from utils.observers import ObserverError, build_observers  # noqa: E402
@@ -91,6 +92,9 @@ def prepare_config(argv):
 
     validate_config(config)
     PREFLIGHT_CHECKS[config["env"]](**config["env_args"])
+    if config["checkpoint_path"] and not config["evaluate"]:
+        for note in check_resume(config):
+            print(f"warning: {note}", file=sys.stderr)
     return config, sacred_argv
 
 
@@ -123,7 +127,7 @@ def main(argv):
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    except SMACUnavailableError as error:
+    except (SMACUnavailableError, CheckpointError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:

@@ -18,7 +18,14 @@ from runners import REGISTRY as RUNNER_REGISTRY
 from utils.config import to_namespace
 from utils.logging import Logger
 from utils.progress import ProgressReporter, terminal_stream
-from utils.run_state import LoopCounters, open_checkpoint, restore_run_state, run_parts, save_run_state
+from utils.run_state import (
+    LoopCounters,
+    is_latest,
+    open_checkpoint,
+    restore_run_state,
+    run_parts,
+    save_run_state,
+)
 
 
 def run(sacred_run, config, console_logger):
@@ -33,17 +40,21 @@ def run(sacred_run, config, console_logger):
     seed_everything(args.seed)
 
     checkpoint = open_checkpoint(args) if args.checkpoint_path else None
-    if checkpoint is not None and not args.evaluate:
+    continues = checkpoint is not None and not args.evaluate and is_latest(checkpoint)
+    if continues:
         # A resumed run continues the saved one: same unique_token, so the same model and TensorBoard directories.
         args.unique_token = checkpoint.meta["unique_token"]
     else:
         map_name = vars(args.env_args).get("map_name", args.env)  # envs without maps are named by the env
         args.unique_token = f"{args.name}_seed{args.seed}_{map_name}_{datetime.datetime.now():%Y-%m-%d_%H-%M-%S}"
+        if checkpoint is not None and not args.evaluate:
+            console_logger.info(f"{checkpoint.path} is not the latest step of its run: this run continues from it "
+                                f"as {args.unique_token}, leaving the saved steps as they are")
     sacred_run.info["unique_token"] = args.unique_token
     logger = Logger(console_logger)
     logger.setup_sacred(sacred_run)
     if args.use_tensorboard:
-        resumed_step = checkpoint.step if checkpoint is not None and not args.evaluate else None
+        resumed_step = checkpoint.step if continues else None
         logger.setup_tensorboard(os.path.join(args.local_results_path, "tb_logs", args.unique_token), resumed_step)
     try:
         run_sequential(args, logger, checkpoint)

@@ -17,6 +17,7 @@ stateful part is one more entry in :func:`run_parts`.
 import dataclasses
 import os
 import random
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from utils.checkpoint import (
     remove_stale_temporaries,
     resolve_checkpoint,
     restore_state,
+    saved_steps,
     write_checkpoint,
 )
 from utils.config import to_dict
@@ -131,6 +133,62 @@ def open_checkpoint(args):
             f"checkpoint {path} has format {meta.get('format')!r}, this version reads {FORMAT_VERSION}"
         )
     return Checkpoint(path, step, meta)
+
+
+# What a resumed run may set differently from the run that saved the checkpoint: how long it
+# goes on, what it logs and saves and where, and how it runs on this machine. Any other
+# difference would change what is learned while the records told the saved run's story.
+RESUME_MAY_CHANGE = {
+    "name", "label", "t_max", "checkpoint_path", "load_step", "save_model", "save_model_interval", "save_buffer",
+    "test_nepisode", "test_interval", "log_interval", "runner_log_interval", "learner_log_interval",
+    "use_tensorboard", "progress_bar", "mongo_url", "mongo_db", "local_results_path", "use_cuda",
+    "torch_threads", "parallel_worker_timeout", "jit_collection", "env_args.jax_cache_dir",
+}
+
+
+def flat_settings(config, prefix=""):
+    """``{"env_args.map_name": "3m", ...}``: nested dicts as dotted keys."""
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flat_settings(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def check_resume(config):
+    """Check a resume before any output is touched; returns notes for the console.
+
+    A CheckpointError names every setting of ``config`` that differs from the checkpoint's run
+    (outside :data:`RESUME_MAY_CHANGE`), or a ``t_max`` the checkpoint has already reached. A
+    seed left unset takes the saved one (set in ``config``). Settings that the checkpoint does
+    not record (it predates them) are returned as notes.
+    """
+    checkpoint = open_checkpoint(SimpleNamespace(checkpoint_path=config["checkpoint_path"],
+                                                 load_step=config["load_step"]))
+    saved = flat_settings(checkpoint.meta["config"])
+    if config["seed"] is None:
+        config["seed"] = saved["seed"]
+    current = flat_settings(config)
+    differences = [f"{key}={current[key]!r} (checkpoint: {saved[key]!r})" for key in sorted(current)
+                   if key in saved and key not in RESUME_MAY_CHANGE and current[key] != saved[key]]
+    if differences:
+        raise CheckpointError(
+            f"checkpoint {checkpoint.path} was saved by a run with other settings: {'; '.join(differences)}. "
+            f"Resume with the saved values; only these may change: {', '.join(sorted(RESUME_MAY_CHANGE))}"
+        )
+    if config["t_max"] <= checkpoint.step:
+        raise CheckpointError(f"t_max={config['t_max']} does not go beyond the checkpoint's step {checkpoint.step}: "
+                              "nothing to train (raise t_max)")
+    unrecorded = sorted(key for key in current if key not in saved and key not in RESUME_MAY_CHANGE)
+    return [f"checkpoint {checkpoint.path} predates the setting {key}; this run uses {key}={current[key]!r}"
+            for key in unrecorded]
+
+
+def is_latest(checkpoint):
+    """Whether ``checkpoint`` is the last step saved in its run's folder."""
+    return checkpoint.step == saved_steps(os.path.dirname(checkpoint.path))[-1]
 
 
 def check_compatible(checkpoint, args):

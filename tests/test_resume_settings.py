@@ -1,0 +1,89 @@
+"""A resume is checked against the checkpoint's run before any output is touched: settings that
+would change what is learned must match, t_max must go beyond the saved step, a resume from an
+earlier step forks into a new run folder instead of overwriting the later steps."""
+
+import json
+import os
+
+import pytest
+
+from cli_runs import model_dir, output_of, read_json, run_main, sacred_dir
+from main import prepare_config
+from utils.checkpoint import CheckpointError, write_checkpoint
+from utils.config import layered_config
+from utils.run_state import check_resume
+
+STEP = 500
+
+
+def saved_run(tmp_path, **changes):
+    """A checkpoint folder whose meta records the qmix/smax config with ``changes`` (no tensors needed here)."""
+    config = layered_config("qmix", "smax")
+    config.update(seed=7, **changes)
+    root = tmp_path / "models" / "saved_run"
+    write_checkpoint(str(root / str(STEP)), {"format": 1, "unique_token": "saved_run", "t_env": STEP, "parts": [],
+                                             "architecture": {}, "config": config}, {})
+    return str(root)
+
+
+def resume(root, *overrides):
+    return prepare_config(["main.py", "--config=qmix", "--env-config=smax", "with", f"checkpoint_path={root}",
+                           "t_max=1000", *overrides])
+
+
+def test_settings_that_change_learning_are_refused_each_named(tmp_path):
+    root = saved_run(tmp_path)
+    with pytest.raises(CheckpointError) as error:
+        resume(root, "seed=7", "lr=0.1", "optimizer=rmsprop", "env_args.map_name=2s3z")
+    message = str(error.value)
+    for difference in ("lr=0.1 (checkpoint: 0.001)", "optimizer='rmsprop' (checkpoint: 'adam')",
+                       "env_args.map_name='2s3z' (checkpoint: '3m')"):
+        assert difference in message
+    with pytest.raises(CheckpointError, match=r"runner='parallel' \(checkpoint: 'vectorized'\)"):
+        resume(root, "seed=7", "runner=parallel")
+
+
+def test_what_may_change_passes_and_an_unset_seed_takes_the_saved_one(tmp_path):
+    root = saved_run(tmp_path)
+    config, _ = resume(root, "name=resumed", "test_interval=500", "save_model=True")
+    assert config["seed"] == 7
+
+
+def test_t_max_must_go_beyond_the_checkpoint(tmp_path):
+    root = saved_run(tmp_path)
+    with pytest.raises(CheckpointError, match=f"t_max=400 does not go beyond the checkpoint's step {STEP}"):
+        prepare_config(["main.py", "--config=qmix", "--env-config=smax", "with", f"checkpoint_path={root}", "t_max=400"])
+
+
+def test_settings_the_checkpoint_predates_are_noted(tmp_path):
+    root = saved_run(tmp_path)
+    meta_path = os.path.join(root, str(STEP), "meta.json")
+    meta = read_json(meta_path)
+    del meta["config"]["sm_scale"]
+    with open(meta_path, "w") as handle:
+        json.dump(meta, handle)
+    notes = check_resume({**layered_config("qmix", "smax"), "seed": 7, "checkpoint_path": root, "load_step": 0,
+                          "t_max": 1000})
+    assert notes == [f"checkpoint {os.path.join(root, str(STEP))} predates the setting sm_scale; "
+                     "this run uses sm_scale='fixed'"]
+
+
+def test_a_resume_from_an_earlier_step_forks_and_keeps_the_later_steps(tmp_path):
+    results = str(tmp_path)
+    first = run_main(results, "t_max=500", "name=first", "save_model=True", "save_model_interval=200",
+                     "save_buffer=True")
+    assert first.returncode == 0, output_of(first)[-3000:]
+    root = model_dir(results)
+    steps = sorted(int(name) for name in os.listdir(root))
+    assert len(steps) >= 2
+    later = {name: os.path.getmtime(os.path.join(root, str(steps[-1]), name))
+             for name in os.listdir(os.path.join(root, str(steps[-1])))}
+
+    second = run_main(results, "t_max=700", "name=fork", "save_model=True", "save_model_interval=200",
+                      f"checkpoint_path={root}", f"load_step={steps[0]}")
+    assert second.returncode == 0, output_of(second)[-3000:]
+    assert "is not the latest step of its run: this run continues from it as fork_seed7_3m_" in second.stdout
+    assert sorted(int(name) for name in os.listdir(root)) == steps  # nothing added, nothing replaced
+    assert later == {name: os.path.getmtime(os.path.join(root, str(steps[-1]), name)) for name in later}
+    token = read_json(os.path.join(sacred_dir(results, "fork", 1), "info.json"))["unique_token"]
+    assert token != os.path.basename(root) and os.listdir(os.path.join(results, "models", token))
