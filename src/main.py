@@ -9,6 +9,7 @@ problem ends the program with one message naming it.
 """
 
 import ast
+import signal
 import sys
 import warnings
 
@@ -18,11 +19,13 @@ from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
 from envs.sc2 import SMACUnavailableError  # noqa: E402
+from runners.env_backends import WorkerError  # noqa: E402
 from utils.checkpoint import CheckpointError  # noqa: E402
-from utils.run_state import check_resume  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
+from utils.interrupt import TrainingInterrupted  # noqa: E402
 from utils.logging import get_console_logger  # noqa: E402
 from utils.observers import ObserverError, build_observers  # noqa: E402
+from utils.run_state import check_resume  # noqa: E402
 
 SETTINGS.CAPTURE_MODE = "sys"
 SETTINGS.CONFIG.READ_ONLY_CONFIG = False
@@ -111,7 +114,7 @@ def build_experiment(config, console_logger):
 
         try:
             run(_run, dict(_config), _log)
-        except (CheckpointError, ConfigError) as error:
+        except (CheckpointError, ConfigError, WorkerError) as error:
             # One line, no traceback; Sacred still records the run as FAILED with this error.
             # (A ConfigError here is one only the built networks can reveal: sparse.dense_layers.)
             _log.error(f"error: {error}")
@@ -135,7 +138,14 @@ def main(argv):
     except ObserverError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    run = experiment.run_commandline(sacred_argv)
+    try:
+        run = experiment.run_commandline(sacred_argv)
+    except TrainingInterrupted as interrupt:  # Sacred recorded the run as INTERRUPTED; the line is printed
+        return 128 + interrupt.signum
+    except KeyboardInterrupt:
+        print("error: stopped at once (Ctrl-C before training began, or a second signal); checkpoints saved "
+              "before it are intact", file=sys.stderr)
+        return 128 + signal.SIGINT
     return 0 if run is not None and run.status == "COMPLETED" else 1
 
 

@@ -5,6 +5,8 @@ import datetime
 import math
 import os
 import random
+import signal
+import sys
 import time
 
 import numpy as np
@@ -16,11 +18,13 @@ from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
 from utils.config import to_namespace
+from utils.interrupt import StopSignals, TrainingInterrupted
 from utils.logging import Logger
 from utils.progress import ProgressReporter, terminal_stream
 from utils.run_state import (
     LoopCounters,
     is_latest,
+    models_dir,
     open_checkpoint,
     restore_run_state,
     run_parts,
@@ -126,12 +130,18 @@ def run_sequential(args, logger, checkpoint):
     """Train until ``t_max`` env steps (from ``checkpoint``'s state when resuming), or with
     ``evaluate`` only test the checkpoint."""
     runner, buffer, learner = build_components(args, logger)
-    log = logger.console_logger
-    if args.evaluate:
-        evaluate_sequential(args, runner, learner, logger, checkpoint)
-        runner.close_env()
-        return
+    try:
+        if args.evaluate:
+            evaluate_sequential(args, runner, learner, logger, checkpoint)
+        else:
+            train_sequential(args, logger, checkpoint, runner, buffer, learner)
+    finally:
+        runner.close_env()  # also on errors: a parallel runner's workers must not outlive the run
 
+
+def train_sequential(args, logger, checkpoint, runner, buffer, learner):
+    """Train until ``t_max`` env steps, from ``checkpoint``'s state when resuming."""
+    log = logger.console_logger
     counters = LoopCounters.fresh(args)
     parts = run_parts(learner, runner, buffer, counters)
     if checkpoint is not None:
@@ -140,8 +150,19 @@ def run_sequential(args, logger, checkpoint):
     start_time = time.time()
     log.info(f"Beginning training for {args.t_max} timesteps")
     progress = ProgressReporter(args.t_max, runner.t_env, log, terminal_stream(args.progress_bar))
+    with StopSignals() as stop:
+        train_loop(args, logger, runner, buffer, learner, counters, parts, progress, stop)
+    if args.save_model and counters.last_save_t != runner.t_env:
+        save(args, parts, runner.t_env, logger)  # the final state; the save schedule is left as it was
+    if stop.requested is not None:
+        raise TrainingInterrupted(stop.requested, interrupted_message(args, stop.requested, runner.t_env, log))
+    log.info(f"Finished training: {runner.t_env} env steps in {time.time() - start_time:.1f} s")
+
+
+def train_loop(args, logger, runner, buffer, learner, counters, parts, progress, stop):
+    """Iterations until ``t_max`` env steps, or until a stop signal ends the current one."""
     try:
-        while runner.t_env <= args.t_max:
+        while runner.t_env <= args.t_max and stop.requested is None:
             episode_batch = runner.run(test_mode=False)
             buffer.insert_episode_batch(episode_batch)
             counters.episode += args.batch_size_run
@@ -171,10 +192,20 @@ def run_sequential(args, logger, checkpoint):
     finally:
         progress.close()
 
-    if args.save_model and counters.last_save_t != runner.t_env:
-        save(args, parts, runner.t_env, logger)  # the final state; the save schedule is left as it was
-    runner.close_env()
-    log.info(f"Finished training: {runner.t_env} env steps in {time.time() - start_time:.1f} s")
+
+def interrupted_message(args, signum, t_env, log):
+    """One line: where training stopped, the checkpoint, and the command that resumes it."""
+    name = signal.Signals(signum).name
+    if not args.save_model:
+        message = f"Interrupted by {name} at t_env {t_env}; no checkpoint (save_model=False)"
+    else:
+        command = [token for token in sys.argv if not token.startswith(("checkpoint_path=", "load_step="))]
+        if "with" not in command:
+            command.append("with")
+        resume = " ".join(["python", *command, f"checkpoint_path={models_dir(args)}"])
+        message = f"Interrupted by {name} at t_env {t_env}: saved {os.path.join(models_dir(args), str(t_env))}; resume with: {resume}"
+    log.warning(message)
+    return message
 
 
 def save(args, parts, t_env, logger):

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -77,3 +78,20 @@ def test_parallel_worker_that_dies_is_named():
             envs.step(np.full((2, 3), 4), np.array([True, True]))
     finally:
         envs.close()
+
+
+def test_a_stopped_parallel_worker_is_reported_and_closing_still_ends_every_worker():
+    config = layered_config("qmix", "smax")
+    envs = SubprocessEnvs("smax", config["env_args"], n_envs=2, seed=0, timeout=120)
+    try:
+        envs.reset()
+        envs.step(np.full((2, 3), 4), np.array([True, True]))  # compiled: the next step answers at once
+        envs.timeout = 2
+        os.kill(envs.processes[1].pid, signal.SIGSTOP)
+        with pytest.raises(WorkerError, match="worker 1 gave no answer within 2 s"):
+            envs.step(np.full((2, 3), 4), np.array([True, True]))
+    finally:
+        started = time.time()
+        envs.close()
+    assert time.time() - started < 30
+    assert not any(process.is_alive() for process in envs.processes)

@@ -7,6 +7,7 @@ inactive envs (whose episode already ended) are meaningless and ignored by calle
 """
 
 import multiprocessing
+import signal
 import traceback
 
 import numpy as np
@@ -78,6 +79,7 @@ class InProcessEnvs:
 
 def _worker(remote, env_name, env_args):
     """A subprocess holding one env, answering commands from :class:`SubprocessEnvs`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     try:
         env = ENV_REGISTRY[env_name](**env_args)
         while True:
@@ -192,7 +194,8 @@ class SubprocessEnvs:
         for process in self.processes:
             process.join(timeout=5)
             if process.is_alive():
-                process.terminate()
+                process.kill()  # SIGKILL also ends a worker that hangs or is stopped (SIGSTOP ignores SIGTERM)
+                process.join(timeout=5)
 
 
 class VectorizedEnvs:
