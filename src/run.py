@@ -17,6 +17,7 @@ from components.episode_batch import EpisodeBatch, build_scheme
 from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
+from utils.checkpoint import CheckpointError
 from utils.config import to_namespace
 from utils.interrupt import StopSignals, TrainingInterrupted
 from utils.logging import Logger
@@ -209,6 +210,14 @@ def interrupted_message(args, signum, t_env, log):
 
 
 def save(args, parts, t_env, logger):
-    """Checkpoint the run at ``t_env``, with the TensorBoard events up to it flushed to disk."""
+    """Checkpoint the run at ``t_env``, with the TensorBoard events up to it flushed to disk.
+
+    A checkpoint that cannot be written (a full disk) stops the run with one line: the earlier
+    steps are whole, since a step is renamed into place only once complete."""
     logger.flush()
-    logger.console_logger.info(f"Saved checkpoint {save_run_state(args, parts, t_env)}")
+    try:
+        directory = save_run_state(args, parts, t_env)
+    except OSError as error:
+        raise CheckpointError(f"could not write the checkpoint of t_env {t_env} under {models_dir(args)} "
+                              f"({error.strerror or error}); the steps saved before it are intact") from None
+    logger.console_logger.info(f"Saved checkpoint {directory}")

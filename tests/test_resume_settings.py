@@ -4,9 +4,11 @@ earlier step forks into a new run folder instead of overwriting the later steps.
 
 import json
 import os
+from types import SimpleNamespace
 
 import pytest
 
+import run as training
 from cli_runs import model_dir, output_of, read_json, run_main, sacred_dir
 from main import prepare_config
 from utils.checkpoint import CheckpointError, write_checkpoint
@@ -87,3 +89,31 @@ def test_a_resume_from_an_earlier_step_forks_and_keeps_the_later_steps(tmp_path)
     assert later == {name: os.path.getmtime(os.path.join(root, str(steps[-1]), name)) for name in later}
     token = read_json(os.path.join(sacred_dir(results, "fork", 1), "info.json"))["unique_token"]
     assert token != os.path.basename(root) and os.listdir(os.path.join(results, "models", token))
+
+
+def test_a_refused_resume_leaves_the_runs_outputs_untouched(tmp_path):
+    results = str(tmp_path)
+    root = saved_run(tmp_path)
+    events = tmp_path / "tb_logs" / "saved_run" / "events.out.tfevents.1"
+    events.parent.mkdir(parents=True)
+    events.write_bytes(b"the saved run's events")
+    before = (events.stat().st_mtime, events.read_bytes())
+    result = run_main(results, f"checkpoint_path={root}", "t_max=1000", "use_tensorboard=True",
+                      "env_args.map_name=2s3z")
+    assert result.returncode == 2, output_of(result)[-3000:]
+    assert "env_args.map_name='2s3z' (checkpoint: '3m')" in result.stderr
+    assert (events.stat().st_mtime, events.read_bytes()) == before
+    assert not os.path.exists(os.path.join(results, "sacred"))  # refused before Sacred started a run
+
+
+def test_a_checkpoint_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(training, "save_run_state", full_disk)
+    logger = SimpleNamespace(flush=lambda: None, console_logger=None)
+    args = SimpleNamespace(local_results_path=str(tmp_path), unique_token="run")
+    with pytest.raises(CheckpointError) as error:
+        training.save(args, {}, 1200, logger)
+    assert str(error.value) == (f"could not write the checkpoint of t_env 1200 under {tmp_path}/models/run "
+                                "(No space left on device); the steps saved before it are intact")
