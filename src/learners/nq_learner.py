@@ -32,12 +32,17 @@ def td_stats(q_tot, targets, td_error, mask, n_agents):
     }
 
 
+def at_steps(steps, values):
+    """``[B, T, ...]`` holding ``values [n, ...]`` at the n time steps where ``steps [B, T]`` is
+    True and 0 elsewhere: the padded layout of values computed on real steps only."""
+    return values.new_zeros(*steps.shape, *values.shape[1:]).index_put((steps,), values)
+
+
 def mix_at(steps, mixer, agent_values, states):
     """``mixer(agent_values, states)`` at the time steps where ``steps [B, T]`` is True, 0 at the
     others, so that padding after an episode's end costs no mixing. ``agent_values`` is
     ``[B, T, (K,) agents]``, ``states`` ``[B, T, state]``; returns ``[B, T, (K,) 1]``."""
-    mixed = mixer(agent_values[steps], states[steps])
-    return mixed.new_zeros(*steps.shape, *mixed.shape[1:]).index_put((steps,), mixed)
+    return at_steps(steps, mixer(agent_values[steps], states[steps]))
 
 
 def build_optimizer(params, args):
@@ -90,8 +95,9 @@ class NQLearner:
         chosen_qs = torch.gather(agent_qs[:, :-1], dim=3, index=actions).squeeze(3)
         with torch.no_grad():
             target_agent_qs = self.target_mac.unroll(batch, inputs)
-            next_values = self.targets.agent_next_values(target_agent_qs, agent_qs.detach(), avail_actions)
-            target_values = mix_at(filled, self.target_mixer, next_values, batch["state"])
+            next_values = self.targets.agent_next_values(target_agent_qs[filled], agent_qs.detach()[filled],
+                                                         avail_actions[filled])
+            target_values = at_steps(filled, self.target_mixer(next_values, batch["state"][filled]))
             targets = self.targets.returns(rewards, terminated, mask, target_values, t_env)
         q_tot = mix_at(transitions, self.mixer, chosen_qs, batch["state"][:, :-1])
         td_error = (q_tot - targets) * mask

@@ -25,7 +25,7 @@ import copy
 import torch
 
 from controllers import REGISTRY as MAC_REGISTRY
-from learners.nq_learner import NQLearner, mix_at, td_stats
+from learners.nq_learner import NQLearner, at_steps, mix_at, td_stats
 from modules.mixers import REGISTRY as MIXER_REGISTRY
 from utils.rl_utils import greedy_actions
 
@@ -65,9 +65,10 @@ class WQMIXLearner(NQLearner):
             online_qs = agent_qs.detach()
             target_central_qs = self.target_central_mac.unroll(batch, inputs)
             target_selection_qs = None if self.args.double_q else self.target_mac.unroll(batch, inputs)
-            next_values = self.targets.agent_next_values(target_central_qs, online_qs, avail_actions,
-                                                         target_selection_qs)
-            target_values = mix_at(filled, self.target_central_mixer, next_values, states)
+            next_values = self.targets.agent_next_values(
+                target_central_qs[filled], online_qs[filled], avail_actions[filled],
+                None if target_selection_qs is None else target_selection_qs[filled])
+            target_values = at_steps(filled, self.target_central_mixer(next_values, states[filled]))
             targets = self.targets.returns(rewards, terminated, mask, target_values, t_env)
             weights = self._weights(q_tot.detach(), targets, online_qs, target_central_qs, actions,
                                     avail_actions, states, transitions)

@@ -66,31 +66,53 @@ def soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
     return torch.where(has_available.squeeze(dim), values, torch.zeros_like(values))
 
 
-def utility_spread(q, avail_actions=None, dim=-1):
-    """The max minus the mean of the available entries of ``q`` along ``dim`` (``dim`` kept,
-    size 1): a measure of scale that scales with ``q``. Where it is zero or negligible (one
-    available entry, equal entries, none available) it is 1, a harmless stand-in: every
-    soft maximum of equal values is that value."""
-    available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
-    count = available.sum(dim=dim, keepdim=True)
-    largest = q.masked_fill(~available, -float("inf")).amax(dim=dim, keepdim=True)
-    mean = q.masked_fill(~available, 0.0).sum(dim=dim, keepdim=True) / count.clamp(min=1)
-    magnitude = q.abs().masked_fill(~available, 0.0).amax(dim=dim, keepdim=True)
+def _max_and_spread(q, available, count):
+    """The max over available entries and its spread above their mean (1 where that is
+    negligible against the values or undefined), both with the reduced dimension kept."""
+    largest = q.masked_fill(~available, -float("inf")).amax(dim=-1, keepdim=True)
+    mean = (q * available).sum(dim=-1, keepdim=True) / count.clamp(min=1)
     spread = largest - mean
-    negligible = (count == 0) | (spread <= 1e-6 * magnitude)
-    return torch.where(negligible, torch.ones_like(spread), spread)
+    meaningful = spread > 1e-6 * (largest.abs() + mean.abs())  # False for -inf (no entry) too
+    return largest, torch.where(meaningful, spread, torch.ones_like(spread))
 
 
-def scale_free_soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
-    """Soft Mellowmax with omega and alpha in units of the spread of the values they multiply:
-    ``omega / spread(Q)`` and ``alpha / spread(W)`` (:func:`utility_spread`, per slice), so
-    that scaling every value by ``c > 0`` scales the result by ``c``. Arguments as
-    :func:`soft_mellowmax` (numbers only)."""
+def utility_spread(q, avail_actions=None):
+    """The max minus the mean of the available entries of ``q`` along its last dimension (kept,
+    size 1): a measure of scale that scales with ``q``. Where it is negligible against the
+    values themselves (one available entry, equal entries) or undefined (none available) it
+    is 1, a harmless stand-in: every soft maximum of equal values is that value."""
+    available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
+    return _max_and_spread(q, available, available.sum(dim=-1, keepdim=True))[1]
+
+
+def scale_free_soft_mellowmax(q, omega, alpha, avail_actions=None, weight_q=None):
+    """Soft Mellowmax over the last dimension with omega and alpha in units of the spread
+    (:func:`utility_spread`, per slice) of the values they multiply: omega / spread(Q) and
+    alpha / spread(W), so that scaling every value by ``c > 0`` scales the result by ``c``.
+
+    Computed in log-sum-exp form around the maxima of W and Q (each ``l`` below is 0 at its
+    max over available entries and negative elsewhere): with ``l_W = alpha (W - max W) /
+    spread(W)`` and ``l_Q = omega (Q - max Q) / spread(Q)``, the value is
+    ``max Q + spread(Q) / omega * [logsumexp(l_W + l_Q) - logsumexp(l_W)]``, which equals
+    :func:`soft_mellowmax` with those omegas and alphas. Arguments as there (numbers only);
+    a slice with no available entry gives 0.
+    """
     if omega <= 0:
         raise ValueError(f"scale_free_soft_mellowmax needs omega > 0, got {omega}")
     weight_q = q if weight_q is None else weight_q
-    return soft_mellowmax(q, omega / utility_spread(q, avail_actions, dim),
-                          alpha / utility_spread(weight_q, avail_actions, dim), avail_actions, dim, weight_q)
+    available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
+    count = available.sum(dim=-1, keepdim=True)
+    empty = count == 0
+    available = available | empty  # empty slices are computed over all entries (finite), then set to 0
+    largest, q_spread = _max_and_spread(q, available, count)
+    w_largest, w_spread = (largest, q_spread) if weight_q is q else _max_and_spread(weight_q, available, count)
+    weight_logits = ((weight_q - w_largest) * (alpha / w_spread)).masked_fill(~available, -float("inf"))
+    joint_logits = weight_logits + (q - largest) * (omega / q_spread)
+    joint_max = joint_logits.amax(dim=-1, keepdim=True)
+    log_joint = joint_max + torch.log((joint_logits - joint_max).exp().sum(dim=-1, keepdim=True))
+    log_weights = torch.log(weight_logits.exp().sum(dim=-1, keepdim=True))  # >= log 1: the max of W is there
+    values = largest + q_spread / omega * (log_joint - log_weights)
+    return values.masked_fill(empty, 0.0).squeeze(-1)
 
 
 def softmax_weighted_value(q, beta, mask=None, dim=-1, weight_q=None):
