@@ -31,7 +31,8 @@ class RNNAgent(nn.Module):
         ``lengths [n]`` (on the CPU, non-increasing; None: every row is T steps long) are
         the rows' real lengths: the rows are packed (torch's ``PackedSequence``) so that
         every layer runs on real steps only and the GRU's step t on the rows still inside
-        their sequence, a leading block. Qs after a row's end are 0.
+        their sequence, a leading block. Qs after a row's end are 0 (a row of length 0 is
+        computed for one step: its outputs are padding all the same).
         """
         n, steps = inputs.shape[:2]
         if lengths is None:
