@@ -43,16 +43,15 @@ def soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
 
     Args:
         q: values, any shape.
-        omega: positive temperature of the exponential: a number, or a tensor of ``q``'s
-            shape with ``dim`` of size 1 (one omega per slice).
-        alpha: non-negative inverse temperature of the softmax weights (number or tensor, as omega).
+        omega: positive temperature of the exponential.
+        alpha: non-negative inverse temperature of the softmax weights.
         avail_actions: same shape as ``q``; nonzero marks an available entry (None: all).
         dim: the dimension reduced.
         weight_q: values that set the softmax weights, same shape as ``q`` (None: ``q``).
 
     Returns ``q`` reduced over ``dim``.
     """
-    if not torch.is_tensor(omega) and omega <= 0:
+    if omega <= 0:
         raise ValueError(f"soft_mellowmax needs omega > 0, got {omega}")
     weight_q = q if weight_q is None else weight_q
     available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
@@ -61,14 +60,16 @@ def soft_mellowmax(q, omega, alpha, avail_actions=None, dim=-1, weight_q=None):
     included = available | ~has_available
     weight_logits = (alpha * weight_q).masked_fill(~included, -float("inf"))
     value_logits = (alpha * weight_q + omega * q).masked_fill(~included, -float("inf"))
-    differences = torch.logsumexp(value_logits, dim=dim, keepdim=True) - torch.logsumexp(weight_logits, dim=dim, keepdim=True)
-    values = (differences / omega).squeeze(dim)
+    values = (torch.logsumexp(value_logits, dim=dim) - torch.logsumexp(weight_logits, dim=dim)) / omega
     return torch.where(has_available.squeeze(dim), values, torch.zeros_like(values))
 
 
 def _max_and_spread(q, available, count):
-    """The max over available entries and its spread above their mean (1 where that is
-    negligible against the values or undefined), both with the reduced dimension kept."""
+    """The max over the available entries of the last dimension and the spread, max minus mean,
+    of those entries: a measure of scale that scales with ``q``. Where the spread is negligible
+    against the values (one available entry, equal entries) or undefined (none available) it is
+    1, a harmless stand-in: every soft maximum of equal values is that value. Both keep the
+    reduced dimension."""
     largest = q.masked_fill(~available, -float("inf")).amax(dim=-1, keepdim=True)
     mean = (q * available).sum(dim=-1, keepdim=True) / count.clamp(min=1)
     spread = largest - mean
@@ -76,18 +77,9 @@ def _max_and_spread(q, available, count):
     return largest, torch.where(meaningful, spread, torch.ones_like(spread))
 
 
-def utility_spread(q, avail_actions=None):
-    """The max minus the mean of the available entries of ``q`` along its last dimension (kept,
-    size 1): a measure of scale that scales with ``q``. Where it is negligible against the
-    values themselves (one available entry, equal entries) or undefined (none available) it
-    is 1, a harmless stand-in: every soft maximum of equal values is that value."""
-    available = torch.ones_like(q, dtype=torch.bool) if avail_actions is None else avail_actions > 0
-    return _max_and_spread(q, available, available.sum(dim=-1, keepdim=True))[1]
-
-
 def scale_free_soft_mellowmax(q, omega, alpha, avail_actions=None, weight_q=None):
-    """Soft Mellowmax over the last dimension with omega and alpha in units of the spread
-    (:func:`utility_spread`, per slice) of the values they multiply: omega / spread(Q) and
+    """Soft Mellowmax over the last dimension with omega and alpha in units of the spread (max
+    minus mean of the available entries, per slice) of the values they multiply: omega / spread(Q) and
     alpha / spread(W), so that scaling every value by ``c > 0`` scales the result by ``c``.
 
     Computed in log-sum-exp form around the maxima of W and Q (each ``l`` below is 0 at its

@@ -1,5 +1,6 @@
 """Checks of a fully layered config's values, run before any training work."""
 
+from components.schedules import in_env_steps
 from utils.config import ConfigError
 
 
@@ -87,8 +88,6 @@ def validate_config(config):
 def validate_lambda_schedule(schedule, t_max):
     """``td_lambda_schedule``: [] or ``[[t, lambda], ...]`` starting at t = 0, t increasing (each an
     env step or a fraction of ``t_max``), lambdas in [0, 1]."""
-    from components.schedules import in_env_steps
-
     if not schedule:
         return
     shape_ok = all(isinstance(step, list) and len(step) == 2 for step in schedule)
