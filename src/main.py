@@ -24,8 +24,11 @@ from utils.checkpoint import CheckpointError  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
 from utils.interrupt import TrainingInterrupted  # noqa: E402
 from utils.logging import get_console_logger  # noqa: E402
+from utils.mongo_record import ResilientMongoObserver  # noqa: E402
 from utils.observers import ObserverError, build_observers  # noqa: E402
 from utils.run_state import check_resume  # noqa: E402
+
+DATABASE_RECORD_INCOMPLETE = 3  # exit code: the run completed, its files are whole, MongoDB's record is not
 
 SETTINGS.CAPTURE_MODE = "sys"
 SETTINGS.CONFIG.READ_ONLY_CONFIG = False
@@ -112,15 +115,35 @@ def build_experiment(config, console_logger):
     def sacred_main(_run, _config, _log):
         from run import run
 
+        leave_at_once = False
         try:
             run(_run, dict(_config), _log)
+        except KeyboardInterrupt as stop:
+            leave_at_once = not isinstance(stop, TrainingInterrupted)  # a second signal
+            raise
         except (CheckpointError, ConfigError, WorkerError) as error:
             # One line, no traceback; Sacred still records the run as FAILED with this error.
             # (A ConfigError here is one only the built networks can reveal: sparse.dense_layers.)
             _log.error(f"error: {error}")
             raise SystemExit(2) from error
+        finally:
+            if not leave_at_once:
+                catch_up_database_records(_run)
 
     return experiment
+
+
+def catch_up_database_records(sacred_run):
+    """Before Sacred's last heartbeat (so that a warning reaches cout.txt): bring a database record
+    that missed writes up to date, or mark it incomplete (utils/mongo_record.py)."""
+    for observer in sacred_run.observers:
+        if isinstance(observer, ResilientMongoObserver):
+            observer.catch_up(sacred_run.info)
+
+
+def database_record_complete(experiment):
+    return all(observer.record_complete for observer in experiment.observers
+               if isinstance(observer, ResilientMongoObserver))
 
 
 def main(argv):
@@ -146,7 +169,9 @@ def main(argv):
         print("error: stopped at once (Ctrl-C before training began, or a second signal); checkpoints saved "
               "before it are intact", file=sys.stderr)
         return 128 + signal.SIGINT
-    return 0 if run is not None and run.status == "COMPLETED" else 1
+    if run is None or run.status != "COMPLETED":
+        return 1
+    return 0 if database_record_complete(experiment) else DATABASE_RECORD_INCOMPLETE
 
 
 if __name__ == "__main__":

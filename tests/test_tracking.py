@@ -2,9 +2,6 @@
 server (secantusdb), TensorBoard event files, and readable captured output."""
 
 import os
-import socket
-import subprocess
-import sys
 import time
 
 import pymongo
@@ -12,41 +9,19 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from cli_runs import output_of, read_json, run_main, sacred_dir
+from mongo_server import MongoServer, free_port
 
-SERVER = os.path.join(os.path.dirname(sys.executable), "secantusd-py")  # installed with secantusdb
 DB_NAME = "mast_tracking_test"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def mongo_url(tmp_path_factory):
     """A secantusdb server on a free loopback port, for this module's tests."""
-    storage = tmp_path_factory.mktemp("mongo")
-    port = free_port()
-    server = subprocess.Popen(
-        [SERVER, "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage / "data"), "--standalone"],
-        cwd=storage, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"mongodb://127.0.0.1:{port}"
+    server = MongoServer(tmp_path_factory.mktemp("mongo")).start()
     try:
-        client = pymongo.MongoClient(url, serverSelectionTimeoutMS=500)
-        deadline = time.time() + 60
-        while True:
-            try:
-                client.admin.command("ping")
-                break
-            except pymongo.errors.PyMongoError:
-                assert server.poll() is None and time.time() < deadline, "secantusd-py did not start"
-                time.sleep(0.2)
-        yield url
+        yield server.url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.kill()
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,16 @@
 The FileStorageObserver writes PyMARL2's layout, ``results/sacred/<map_name>/<name>/<run_id>/``.
 A ``mongo_url`` that does not answer stops the program before the run starts (one line
 naming the URL): a run asked to land in a database never silently lands elsewhere only.
-Should the database fail later in the run, the file observer still holds the full record.
+Should the database fail later in the run, the file observer still holds the full record and
+the database's record catches up or is reported incomplete (utils/mongo_record.py).
 """
 
 import os
 
+import pymongo
 from sacred.observers import FileStorageObserver
+
+from utils.mongo_record import ResilientMongoObserver
 
 MONGO_TIMEOUT_MS = 5000  # how long to wait for the server's first answer
 
@@ -23,10 +27,8 @@ def sacred_results_dir(config):
     return os.path.join(config["local_results_path"], "sacred", map_name, config["name"])
 
 
-def mongo_observer(url, db_name):
-    """A MongoObserver writing to database ``db_name`` at ``url``, once the server answers a ping."""
-    import pymongo
-    from sacred.observers import MongoObserver
+def mongo_observer(url, db_name, files_dir):
+    """A ResilientMongoObserver writing to database ``db_name`` at ``url``, once the server answers a ping."""
 
     try:
         client = pymongo.MongoClient(url, serverSelectionTimeoutMS=MONGO_TIMEOUT_MS)
@@ -37,7 +39,7 @@ def mongo_observer(url, db_name):
             f"cannot reach MongoDB at mongo_url={url!r} ({reason}); start the server or fix mongo_url "
             f"(mongo_url=\"\" records the run to files only)"
         ) from None
-    return MongoObserver(client=client, db_name=db_name)
+    return ResilientMongoObserver(client=client, db_name=db_name, url=url, files_dir=files_dir)
 
 
 def writable_results_path(path):
@@ -53,7 +55,8 @@ def writable_results_path(path):
 def build_observers(config):
     """The observers of a run: the file observer, plus a MongoObserver when ``mongo_url`` is set."""
     writable_results_path(config["local_results_path"])
-    observers = [FileStorageObserver(sacred_results_dir(config))]
+    files_dir = sacred_results_dir(config)
+    observers = [FileStorageObserver(files_dir)]
     if config["mongo_url"]:
-        observers.append(mongo_observer(config["mongo_url"], config["mongo_db"]))
+        observers.append(mongo_observer(config["mongo_url"], config["mongo_db"], files_dir))
     return observers
