@@ -81,6 +81,38 @@ def test_without_double_q_the_target_qmix_agents_pick_the_greedy_action():
     assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2 / N_AGENTS)
 
 
+def soft_mellowmax_reference(values, weights, omega, alpha):
+    """(1/omega) log sum_u softmax(alpha W)_u exp(omega Q_u), written out."""
+    values, weights = torch.tensor(values, dtype=torch.float64), torch.tensor(weights, dtype=torch.float64)
+    return float(torch.log((torch.softmax(alpha * weights, 0) * torch.exp(omega * values)).sum()) / omega)
+
+
+def joint_soft_mellowmax_learner(alpha, omega=2.0):
+    learner = wqmix_learner("ow")
+    learner.targets = type(learner.targets)(small_learner(
+        "ow_qmix", target_operator="soft_mellowmax", sm_scale="fixed", sm_omega=omega, sm_alpha=alpha)[1])
+    return learner
+
+
+def test_joint_soft_mellowmax_runs_over_q_star_of_the_candidates_weighted_by_qmix():
+    omega, alpha = 2.0, 0.5
+    _, stats = joint_soft_mellowmax_learner(alpha, omega).compute_loss(hand_batch(ACTIONS, REWARDS), t_env=0)
+    # s1: QMIX greedy (2, 0); candidates (0, 0), (1, 0), (2, 0), (2, 1), (2, 2) (the greedy one once).
+    # Q*' (sums of TARGET_CENTRAL_QS) 1.5, 1.0, 3.0, 2.0, 2.3; weights: QMIX's Q_tot 4, 4, 9, 6, 5.
+    value_s1 = soft_mellowmax_reference([1.5, 1.0, 3.0, 2.0, 2.3], [4.0, 4.0, 9.0, 6.0, 5.0], omega, alpha)
+    # s2: QMIX greedy (1, 2); candidates (0, 2), (1, 2), (2, 2), (1, 0), (1, 1); weights 4, 5, 3, 2, 2.
+    value_s2 = soft_mellowmax_reference([0.5, 1.5, 0.5, 1.0, 1.0], [4.0, 5.0, 3.0, 2.0, 2.0], omega, alpha)
+    targets = [1.0 + GAMMA * value_s1, 0.5 + GAMMA * value_s2]
+    assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2 / N_AGENTS, rel=1e-5)
+    assert value_s1 < 3.0 + 1e-6 and value_s2 < 1.5 + 1e-6  # below the max over candidates here
+
+
+def test_joint_soft_mellowmax_becomes_wqmix_own_target_as_alpha_grows():
+    _, stats = joint_soft_mellowmax_learner(alpha=200.0).compute_loss(hand_batch(ACTIONS, REWARDS), t_env=0)
+    targets = [1.0 + GAMMA * 3.0, 0.5 + GAMMA * 1.5]  # Q*' at QMIX's greedy joint actions, as with max
+    assert float(stats["target_mean"]) == pytest.approx(sum(targets) / 2 / N_AGENTS, rel=1e-5)
+
+
 def test_the_loss_sums_the_weighted_qmix_and_central_losses():
     loss, stats = wqmix_learner("cw").compute_loss(hand_batch(ACTIONS, REWARDS), t_env=0)
     assert float(loss) == pytest.approx(float(stats["loss_td"]) + float(stats["loss_central"]))

@@ -21,8 +21,9 @@ available actions takes the place of Q-learning's max (``target_operator``):
   have none of their own, and a fixed omega has no fixed meaning for them (docs/results.md).
 
 The learner mixes those values with its target mixer. Learners that value joint actions
-directly (RES) reduce a set of candidate joint values with
-:meth:`TargetBuilder.candidate_next_values` instead.
+directly reduce a set of candidate joint values instead: RES with
+:meth:`TargetBuilder.candidate_next_values`, WQMIX with Soft Mellowmax over Q*'s candidates
+(:meth:`TargetBuilder.joint_soft_mellowmax`).
 
 Returns: TD(lambda) over the episode with :func:`build_td_lambda_targets`; lambda follows
 ``td_lambda_schedule`` (piecewise constant over env steps, each point an env step or a
@@ -65,8 +66,8 @@ class TargetBuilder:
             online_agent_qs: the Qs that select when ``double_q`` is on.
             avail_actions: nonzero where an action is available; an agent with none gets 0.
             target_selection_qs: the Qs that select when ``double_q`` is off (None: the
-                evaluating Qs themselves). WQMIX passes its target QMIX agents' Qs, since it
-                values the QMIX agents' greedy action with its central Q.
+                evaluating Qs themselves). WQMIX's max target passes its QMIX agents' Qs,
+                since it values the QMIX agents' greedy action with its central Q.
         """
         if target_selection_qs is None:
             target_selection_qs = target_agent_qs
@@ -89,8 +90,14 @@ class TargetBuilder:
         """
         selecting = self.selection_qs(online_values, target_values)
         if self.operator == "soft_mellowmax":
-            return self.soft_mellowmax(target_values, self.sm_omega, self.sm_alpha, candidate_mask, weight_q=selecting)
+            return self.joint_soft_mellowmax(target_values, selecting, candidate_mask)
         return softmax_weighted_value(target_values, self.res_beta, candidate_mask, weight_q=selecting)
+
+    def joint_soft_mellowmax(self, values, weight_values, candidate_mask):
+        """Soft Mellowmax ``[B, T]`` over candidate joint actions ``[B, T, K]``: ``values`` the
+        evaluating joint values, ``weight_values`` those that set the softmax weights, the
+        real candidates nonzero in ``candidate_mask`` (a step with none gets 0)."""
+        return self.soft_mellowmax(values, self.sm_omega, self.sm_alpha, candidate_mask, weight_q=weight_values)
 
     def selection_qs(self, online_qs, target_qs):
         """The Qs that pick next actions: the online network's with ``double_q``, else the target's."""

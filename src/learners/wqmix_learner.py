@@ -2,13 +2,21 @@
 
 Next to the QMIX agents and mixer, an unrestricted central joint-action value Q* has its own
 agent network (same architecture as ``agent``) and a ``central_mixer`` with no monotonicity
-constraint. As in the authors' code, both learn from the same targets: Q* of the target
-central networks at the QMIX agents' greedy next joint action (chosen by the online QMIX
-agents with ``double_q``, by their target copies without), turned into TD(lambda) returns by
-:class:`TargetBuilder` (so the lambda schedule and the Soft Mellowmax switch apply here too).
-Soft Mellowmax then runs per agent over Q*'s agent utilities, which are inputs of a
-non-monotonic mixer rather than values of actions; on SMAX 3m that target collapsed
-training, so the MAST WQMIX configs keep ``target_operator: max`` (docs/results.md).
+constraint. As in the authors' code, both learn from the same targets, turned into TD(lambda)
+returns by :class:`TargetBuilder` (so the lambda schedule applies here too). The next
+state's value (``target_operator``):
+
+- ``max``: WQMIX's own, Q* of the target central networks at QMIX's greedy next joint action
+  (chosen by the online QMIX agents with ``double_q``, by their target copies without);
+- ``soft_mellowmax``: MAST's operator over joint actions, where Q*'s values have the reward's
+  scale: Soft Mellowmax over RES's candidate set around that greedy joint action (it and every
+  one-agent deviation from it, :func:`joint_action_candidates`), values Q* of the target
+  central networks, softmax weights QMIX's Q_tot of the same candidates from the selecting
+  networks. As ``sm_alpha`` grows the weights become one-hot on the greedy joint action, which
+  maximises QMIX's monotonic Q_tot, and the value becomes WQMIX's own target. The central
+  mixer values all candidates of a state in one batched pass. (Soft Mellowmax per agent over
+  Q*'s utilities, the first composition tried, collapsed MAST-OW-QMIX on SMAX 3m: those
+  utilities feed a non-monotonic mixer and are not values of actions; docs/results.md.)
 
 Loss = weighted QMIX loss + central loss, both masked means of squared TD errors; the
 central loss is unweighted. QMIX's weight per step (``wqmix_weighting``):
@@ -26,6 +34,7 @@ import torch
 
 from controllers import REGISTRY as MAC_REGISTRY
 from learners.nq_learner import NQLearner, at_steps, mix_at, td_stats
+from learners.res_learner import candidate_agent_qs, joint_action_candidates
 from modules.mixers import REGISTRY as MIXER_REGISTRY
 from utils.rl_utils import greedy_actions
 
@@ -64,11 +73,8 @@ class WQMIXLearner(NQLearner):
         with torch.no_grad():
             online_qs = agent_qs.detach()
             target_central_qs = self.target_central_mac.unroll(batch, inputs)
-            target_selection_qs = None if self.args.double_q else self.target_mac.unroll(batch, inputs)
-            next_values = self.targets.agent_next_values(
-                target_central_qs[filled], online_qs[filled], avail_actions[filled],
-                None if target_selection_qs is None else target_selection_qs[filled])
-            target_values = at_steps(filled, self.target_central_mixer(next_values, states[filled]))
+            target_values = self._next_state_values(online_qs, target_central_qs, batch, inputs, avail_actions,
+                                                    states, filled)
             targets = self.targets.returns(rewards, terminated, mask, target_values, t_env)
             weights = self._weights(q_tot.detach(), targets, online_qs, target_central_qs, actions,
                                     avail_actions, states, transitions)
@@ -86,6 +92,34 @@ class WQMIXLearner(NQLearner):
             "central_q_taken_mean": (central_q * mask).sum().detach() / (n_real * self.args.n_agents),
         }
         return qmix_loss + central_loss, stats
+
+    def _next_state_values(self, online_qs, target_central_qs, batch, inputs, avail_actions, states, filled):
+        """Q*'s value ``[B, T, 1]`` of each filled step's state under ``target_operator``, 0 elsewhere."""
+        if self.args.double_q:
+            selecting_qs, selecting_mixer = online_qs, self.mixer
+        else:
+            selecting_qs, selecting_mixer = self.target_mac.unroll(batch, inputs), self.target_mixer
+        selecting_qs, target_central_qs = selecting_qs[filled], target_central_qs[filled]
+        avail_actions, states = avail_actions[filled], states[filled]
+        if self.targets.operator == "max":
+            utilities = self.targets.agent_next_values(target_central_qs, online_qs[filled], avail_actions,
+                                                       target_selection_qs=selecting_qs)
+            return at_steps(filled, self.target_central_mixer(utilities, states))
+        candidates, candidate_mask = joint_action_candidates(greedy_actions(selecting_qs, avail_actions), avail_actions)
+        central_values = self._central_values_of(candidate_agent_qs(target_central_qs, candidates), states,
+                                                 candidate_mask)
+        weight_values = selecting_mixer(candidate_agent_qs(selecting_qs, candidates), states).squeeze(-1)
+        next_values = self.targets.joint_soft_mellowmax(central_values, weight_values, candidate_mask)
+        return at_steps(filled, next_values.unsqueeze(-1))
+
+    def _central_values_of(self, candidate_utilities, states, candidate_mask):
+        """Q*' of the real candidates ``[N, K]`` (0 at the others) in one batched pass of the target
+        central mixer: its 256-wide layers run once per real (state, candidate) pair, the bulk of
+        this target's cost, so the unavailable candidates and the greedy action's repeats are skipped."""
+        n_candidates = candidate_mask.shape[-1]
+        pair_states = states.unsqueeze(1).expand(-1, n_candidates, -1)[candidate_mask]
+        values = self.target_central_mixer(candidate_utilities[candidate_mask], pair_states)
+        return candidate_utilities.new_zeros(candidate_mask.shape).index_put((candidate_mask,), values.squeeze(-1))
 
     def _weights(self, q_tot, targets, online_qs, target_central_qs, actions, avail_actions, states, transitions):
         """The per-step weights ``[B, T, 1]`` of the QMIX loss."""
@@ -114,9 +148,13 @@ class WQMIXLearner(NQLearner):
 
     def forward_only_passes(self):
         """The target central agent and mixer (the mixer again for CW's weights); the QMIX
-        target agent only without ``double_q``; the QMIX target mixer is not used."""
+        target agent only without ``double_q``. With the joint-action Soft Mellowmax the
+        central mixer's pass and a QMIX mixer's pass (for the weights) cover every candidate
+        joint action of a state: counted as one pass each (a lower bound, as for RES)."""
+        joint = self.args.target_operator == "soft_mellowmax"
         return {
             "agent": 0 if self.args.double_q else 1,
+            "mixer": 1 if joint else 0,
             "central_agent": 1,
             "central_mixer": 2 if self.args.wqmix_weighting == "cw" else 1,
         }
