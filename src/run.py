@@ -45,14 +45,14 @@ def run(sacred_run, config, console_logger):
     seed_everything(args.seed)
 
     checkpoint = open_checkpoint(args) if args.checkpoint_path else None
-    continues = checkpoint is not None and not args.evaluate and is_latest(checkpoint)
+    continues = checkpoint is not None and not args.evaluate and not checkpoint.from_pymarl and is_latest(checkpoint)
     if continues:
         # A resumed run continues the saved one: same unique_token, so the same model and TensorBoard directories.
         args.unique_token = checkpoint.meta["unique_token"]
     else:
         map_name = vars(args.env_args).get("map_name", args.env)  # envs without maps are named by the env
         args.unique_token = f"{args.name}_seed{args.seed}_{map_name}_{datetime.datetime.now():%Y-%m-%d_%H-%M-%S}"
-        if checkpoint is not None and not args.evaluate:
+        if checkpoint is not None and not args.evaluate and not checkpoint.from_pymarl:
             console_logger.info(f"{checkpoint.path} is not the latest step of its run: this run continues from it "
                                 f"as {args.unique_token}, leaving the saved steps as they are")
     sacred_run.info["unique_token"] = args.unique_token

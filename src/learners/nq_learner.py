@@ -16,6 +16,17 @@ from learners.targets import TargetBuilder
 from modules.mixers import REGISTRY as MIXER_REGISTRY
 from sparse import SparseTrainer
 from utils.checkpoint import load_module_state
+from utils.pymarl_files import (
+    AGENT_FILE,
+    MIXER_FILE,
+    OPTIMIZER_FILE,
+    from_pymarl_mixer_names,
+    inverse,
+    pymarl_files,
+    pymarl_parameter_order,
+    read_pymarl_file,
+    reorder_optimizer_state,
+)
 
 
 def td_stats(q_tot, targets, td_error, mask, n_agents):
@@ -60,8 +71,7 @@ class NQLearner:
         self.target_mac = copy.deepcopy(mac)
         self.target_mixer = copy.deepcopy(self.mixer)
         self.targets = TargetBuilder(args)
-        self.params = [param for name, network in self.networks().items() if not name.startswith("target_")
-                       for param in network.parameters()]
+        self.params = [param for network in self.trained_networks().values() for param in network.parameters()]
         self.optimiser = build_optimizer(self.params, args)
         self.last_target_update_episode = 0
         self.log_stats_t = -args.learner_log_interval - 1
@@ -143,6 +153,10 @@ class NQLearner:
             "target_mixer": self.target_mixer,
         }
 
+    def trained_networks(self):
+        """The networks the optimizer trains, in the order it was given their parameters."""
+        return {name: network for name, network in self.networks().items() if not name.startswith("target_")}
+
     def forward_only_passes(self):
         """Forward passes without gradients per transition of an update, by online network
         name (a target copy counts under its online network): here the target agent and the
@@ -174,6 +188,24 @@ class NQLearner:
             if state.get("sparse") is None:
                 raise ValueError("it holds no sparse masks, and this run has sparse.enabled=True")
             self.sparse.load_state_dict(state["sparse"])
+
+    def pymarl_files(self):
+        """PyMARL2's ``agent.th``, ``mixer.th`` and ``opt.th`` of this learner (utils/pymarl_files.py)."""
+        return pymarl_files(self.mac.agent, self.mixer, self.optimiser, self.trained_networks())
+
+    def load_pymarl_files(self, directory, with_optimizer):
+        """Load the agent and mixer (and with ``with_optimizer`` the optimizer) from PyMARL2's
+        files in ``directory``; the target networks become copies. A ValueError names what
+        does not fit."""
+        load_module_state(self.mac.agent, read_pymarl_file(directory, AGENT_FILE), AGENT_FILE)
+        load_module_state(self.mixer, from_pymarl_mixer_names(read_pymarl_file(directory, MIXER_FILE)), MIXER_FILE)
+        self.update_targets()
+        if with_optimizer:
+            order = inverse(pymarl_parameter_order(self.trained_networks()))
+            try:
+                self.optimiser.load_state_dict(reorder_optimizer_state(read_pymarl_file(directory, OPTIMIZER_FILE), order))
+            except (ValueError, KeyError, IndexError) as error:
+                raise ValueError(f"{OPTIMIZER_FILE} does not fit this learner's optimizer ({error})") from None
 
     def to(self, device):
         self.mac.to(device)

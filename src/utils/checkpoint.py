@@ -1,8 +1,8 @@
 """Checkpoint directories: written atomically, read back with one clear error when unusable.
 
 A checkpoint is a directory ``<models>/<unique_token>/<t_env>/`` holding ``meta.json``
-(who saved it, when, with which config) and one ``<part>.pt`` per stateful part of the
-run. The directory is first written under a temporary name beside it (``.tmp_*``) and
+(who saved it, when, with which config), one ``<part>.pt`` per stateful part of the run and
+PyMARL2's ``agent.th``, ``mixer.th`` and ``opt.th`` (utils/pymarl_files.py). The directory is first written under a temporary name beside it (``.tmp_*``) and
 renamed into place once every file is on disk, so a run killed in the middle of a save
 leaves no half-written step behind and every earlier step intact.
 """
@@ -51,8 +51,9 @@ def current_umask():
     return mask
 
 
-def write_checkpoint(directory, meta, states):
-    """Write ``meta`` (JSON) and ``states`` (part name -> state) as the checkpoint ``directory``.
+def write_checkpoint(directory, meta, states, exports=None):
+    """Write ``meta`` (JSON), ``states`` (part name -> state, as ``<part>.pt``) and ``exports``
+    (file name -> object, saved with torch under that name) as the checkpoint ``directory``.
 
     Atomic: readers see either no directory or a complete one. A checkpoint already at
     ``directory`` (a run resumed from an earlier step saving over a later one) is replaced.
@@ -62,8 +63,9 @@ def write_checkpoint(directory, meta, states):
     staging = tempfile.mkdtemp(dir=parent, prefix=TMP_PREFIX)
     os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes it 0700; keep the user's umask like other outputs
     try:
-        for name, state in states.items():
-            _write_synced(os.path.join(staging, f"{name}.pt"), lambda stream, state=state: torch.save(state, stream))
+        files = {**{f"{name}.pt": state for name, state in states.items()}, **(exports or {})}
+        for file_name, state in files.items():
+            _write_synced(os.path.join(staging, file_name), lambda stream, state=state: torch.save(state, stream))
         text = json.dumps(meta, indent=2, default=str).encode()
         _write_synced(os.path.join(staging, META_FILE), lambda stream: stream.write(text))
         _fsync_directory(staging)

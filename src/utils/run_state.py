@@ -33,6 +33,7 @@ from utils.checkpoint import (
     write_checkpoint,
 )
 from utils.config import to_dict
+from utils.pymarl_files import is_pymarl_step
 
 FORMAT_VERSION = 1
 BUFFER_PART = "buffer"
@@ -112,21 +113,29 @@ def save_run_state(args, parts, t_env):
     root = models_dir(args)
     remove_stale_temporaries(root)
     states = {name: part.state_dict() for name, part in saved.items()}
-    return write_checkpoint(os.path.join(root, str(t_env)), meta, states)
+    return write_checkpoint(os.path.join(root, str(t_env)), meta, states, exports=parts["learner"].pymarl_files())
 
 
 @dataclasses.dataclass
 class Checkpoint:
-    """A saved step chosen by ``checkpoint_path`` and ``load_step``."""
+    """A saved step chosen by ``checkpoint_path`` and ``load_step``; ``meta`` None for a step
+    of PyMARL2's files only."""
 
     path: str
     step: int
-    meta: dict
+    meta: dict | None
+
+    @property
+    def from_pymarl(self):
+        """Whether the step holds PyMARL2's files only: networks and optimizer, no run state."""
+        return self.meta is None
 
 
 def open_checkpoint(args):
     """The checkpoint ``args.checkpoint_path`` / ``args.load_step`` names, with its meta data read."""
     path, step = resolve_checkpoint(args.checkpoint_path, args.load_step)
+    if is_pymarl_step(path):
+        return Checkpoint(path, step, None)
     meta = read_meta(path)
     if meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(
@@ -167,6 +176,10 @@ def check_resume(config):
     """
     checkpoint = open_checkpoint(SimpleNamespace(checkpoint_path=config["checkpoint_path"],
                                                  load_step=config["load_step"]))
+    if checkpoint.from_pymarl:
+        check_pymarl_fits(checkpoint, config["sparse"]["enabled"])
+        check_goes_beyond(checkpoint, config["t_max"])
+        return []
     saved = flat_settings(checkpoint.meta["config"])
     if config["seed"] is None:
         config["seed"] = saved["seed"]
@@ -178,12 +191,23 @@ def check_resume(config):
             f"checkpoint {checkpoint.path} was saved by a run with other settings: {'; '.join(differences)}. "
             f"Resume with the saved values; only these may change: {', '.join(sorted(RESUME_MAY_CHANGE))}"
         )
-    if config["t_max"] <= checkpoint.step:
-        raise CheckpointError(f"t_max={config['t_max']} does not go beyond the checkpoint's step {checkpoint.step}: "
-                              "nothing to train (raise t_max)")
+    check_goes_beyond(checkpoint, config["t_max"])
     unrecorded = sorted(key for key in current if key not in saved and key not in RESUME_MAY_CHANGE)
     return [f"checkpoint {checkpoint.path} predates the setting {key}; this run uses {key}={current[key]!r}"
             for key in unrecorded]
+
+
+def check_goes_beyond(checkpoint, t_max):
+    if t_max <= checkpoint.step:
+        raise CheckpointError(f"t_max={t_max} does not go beyond the checkpoint's step {checkpoint.step}: "
+                              "nothing to train (raise t_max)")
+
+
+def check_pymarl_fits(checkpoint, sparse_enabled):
+    """PyMARL2's files carry no masks: a CheckpointError for a sparse run."""
+    if sparse_enabled:
+        raise CheckpointError(f"checkpoint {checkpoint.path} holds PyMARL2's files, which carry no sparse masks: "
+                              "use it with a dense config (sparse.enabled=False)")
 
 
 def is_latest(checkpoint):
@@ -210,6 +234,9 @@ def restore_run_state(checkpoint, args, parts, log):
     A checkpoint saved without its buffer resumes with an empty one (with a warning); any
     other missing part, and any part that does not fit, is a CheckpointError.
     """
+    if checkpoint.from_pymarl:
+        start_from_pymarl(checkpoint, args, parts, log)
+        return
     check_compatible(checkpoint, args)
     for name, part in parts.items():
         if name not in checkpoint.meta["parts"]:
@@ -219,3 +246,25 @@ def restore_run_state(checkpoint, args, parts, log):
                 continue
             raise CheckpointError(f"checkpoint {checkpoint.path} holds no '{name}' state")
         restore_state(part, read_state(checkpoint.path, name), os.path.join(checkpoint.path, f"{name}.pt"))
+
+
+def start_from_pymarl(checkpoint, args, parts, log):
+    """Load a step of PyMARL2's files: the agent and mixer (their targets become copies), and
+    when training the optimizer, with t_env at the step; the rest of the run starts fresh."""
+    check_pymarl_fits(checkpoint, args.sparse.enabled)
+    learner = parts["learner"]
+    training = "runner" in parts
+    try:
+        learner.load_pymarl_files(checkpoint.path, with_optimizer=training)
+    except ValueError as error:
+        raise CheckpointError(f"checkpoint {checkpoint.path} (PyMARL2's files) does not fit this run: {error}") from None
+    if training:
+        parts["runner"].t_env = checkpoint.step
+        parts["loop"].last_save_t = checkpoint.step
+        untrained = [name for name in learner.trained_networks() if name not in ("agent", "mixer")]
+        log.warning(
+            f"checkpoint {checkpoint.path} holds PyMARL2's files only: training starts from its agent, mixer and "
+            f"optimizer at t_env {checkpoint.step}; the target networks are their copies; the replay buffer, "
+            f"RNGs and loop counters start fresh"
+            + (f"; not in the files, so untrained: {', '.join(untrained)}" if untrained else "")
+        )
