@@ -9,15 +9,25 @@ training / inference FLOPs ratios the runs logged (1 / 1 for dense runs, which l
 
     python benchmarks/results_table.py --group "dense QMIX=results/sacred/3m/qmix_1M/*" \\
         --group "MAST-QMIX=results/sacred/3m/mast_qmix_1M/*"
+
+``--sweep NAME`` makes the rows from a sweep of src/sweep.py instead: one row per grid point
+without its seed (the seeds of a row are its runs), labelled by that point.
+
+    python benchmarks/results_table.py --sweep table1 [--results results]
 """
 
 import argparse
 import glob
 import os
+import sys
 
 import numpy as np
 
 from plot_curves import final_value, first_step_at, load_runs
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
+
+from sweeps.records import sweep_runs  # noqa: E402
 
 WIN_RATE = "test_battle_won_mean"
 
@@ -35,11 +45,33 @@ def flops_ratios(folders):
     return " / ".join(ratios)
 
 
-def table_row(label, pattern, threshold):
-    folders = [folder for folder in sorted(glob.glob(pattern)) if os.path.isfile(os.path.join(folder, "info.json"))]
+def glob_groups(specs):
+    """``[(label, folders, where)]`` of ``--group "LABEL=GLOB"`` arguments."""
+    groups = []
+    for spec in specs:
+        if "=" not in spec:
+            raise SystemExit(f"error: --group {spec!r} is not LABEL=GLOB")
+        label, pattern = spec.split("=", 1)
+        folders = [folder for folder in sorted(glob.glob(pattern)) if os.path.isfile(os.path.join(folder, "info.json"))]
+        groups.append((label, folders, f"matches {pattern!r}"))
+    return groups
+
+
+def sweep_groups(results, sweep_name):
+    """``[(label, folders, where)]`` of a sweep: its points without the seed, each with its runs' folders."""
+    groups = {}
+    for point, runs in sweep_runs(results, sweep_name).items():
+        label = " ".join(part for part in point.split(" ") if not part.startswith("seed=")) or sweep_name
+        groups.setdefault(label, []).extend(run["dir"] for run in runs)
+    if not groups:
+        raise SystemExit(f"error: no run of sweep {sweep_name!r} under {results}/sacred")
+    return [(label, folders, f"in sweep {sweep_name!r}") for label, folders in groups.items()]
+
+
+def table_row(label, folders, where, threshold):
     runs = sorted(load_runs(folders, WIN_RATE), key=lambda run: run["seed"])
     if not runs:
-        raise SystemExit(f"error: no run with {WIN_RATE} matches {pattern!r} (group {label!r})")
+        raise SystemExit(f"error: no run with {WIN_RATE} {where} (group {label!r})")
     finals = np.array([final_value(run) for run in runs])
     return "| " + " | ".join([
         label,
@@ -55,13 +87,14 @@ def table_row(label, pattern, threshold):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--group", action="append", required=True, help='"LABEL=GLOB" of the Sacred run folders of a row')
+    rows_from = parser.add_mutually_exclusive_group(required=True)
+    rows_from.add_argument("--group", action="append", help='"LABEL=GLOB" of the Sacred run folders of a row')
+    rows_from.add_argument("--sweep", help="the name of a sweep of src/sweep.py: a row per point without its seed")
+    parser.add_argument("--results", default="results", help="local_results_path of the sweep (with --sweep)")
     parser.add_argument("--threshold", type=float, default=0.9, help="the win rate of the 'first test at' column")
     options = parser.parse_args()
-    for spec in options.group:
-        if "=" not in spec:
-            raise SystemExit(f"error: --group {spec!r} is not LABEL=GLOB")
-    rows = [table_row(*spec.split("=", 1), options.threshold) for spec in options.group]
+    groups = sweep_groups(options.results, options.sweep) if options.sweep else glob_groups(options.group)
+    rows = [table_row(label, folders, where, options.threshold) for label, folders, where in groups]
     print(f"| run | seeds | final per seed | final, mean +- sd | best per seed | first test >= {options.threshold:g} at "
           f"| env steps | FLOPs train / inference |")
     print("|---|---|---|---|---|---|---|---|")

@@ -8,7 +8,6 @@ keys, types, values, the env's simulator and map) before Sacred starts the run; 
 problem ends the program with one message naming it.
 """
 
-import ast
 import signal
 import sys
 import warnings
@@ -21,7 +20,7 @@ from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 from envs.sc2 import SMACUnavailableError  # noqa: E402
 from runners.env_backends import WorkerError  # noqa: E402
 from utils.checkpoint import CheckpointError  # noqa: E402
-from utils.config import ConfigError, check_types, layered_config, merge_layer  # noqa: E402
+from utils.config import ConfigError, check_types, layered_config, merge_layer, parse_value  # noqa: E402
 from utils.interrupt import TrainingInterrupted  # noqa: E402
 from utils.logging import get_console_logger  # noqa: E402
 from utils.mongo_record import ResilientMongoObserver  # noqa: E402
@@ -55,14 +54,6 @@ def split_argv(argv):
         else:
             rest.append(arg)
     return alg, env, rest
-
-
-def parse_value(text):
-    """A ``with`` value as Sacred reads it: a Python literal, else the plain string."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
 
 
 def parse_overrides(sacred_argv):

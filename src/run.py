@@ -56,6 +56,8 @@ def run(sacred_run, config, console_logger):
             console_logger.info(f"{checkpoint.path} is not the latest step of its run: this run continues from it "
                                 f"as {args.unique_token}, leaving the saved steps as they are")
     sacred_run.info["unique_token"] = args.unique_token
+    if args.sweep_name:
+        sacred_run.info["sweep"] = {"name": args.sweep_name, "point": args.sweep_point}
     logger = Logger(console_logger)
     logger.setup_sacred(sacred_run)
     if args.use_tensorboard:

@@ -11,3 +11,7 @@ if SRC not in sys.path:
 # Envs built directly in tests share the compilation cache that runs use (smax.yaml's env_args.jax_cache_dir).
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.expanduser("~/.cache/mast/jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "cluster: starts a two-node Ray cluster on 127.0.0.1 (CI runs it too)")

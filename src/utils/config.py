@@ -6,6 +6,7 @@ the YAML files; an override that names an undeclared key or changes a value's ty
 rejected with one message before any work starts.
 """
 
+import ast
 import copy
 import os
 from types import SimpleNamespace
@@ -17,6 +18,14 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 
 class ConfigError(ValueError):
     """A configuration problem the user must fix; the message names the bad value."""
+
+
+def parse_value(text):
+    """A ``with`` value as Sacred reads it: a Python literal, else the plain string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
 
 
 def available_configs(subdir):

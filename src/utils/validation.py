@@ -36,6 +36,8 @@ def validate_config(config):
              f"seed must be an integer or null, got {config['seed']!r}")
     _require(config["seed"] is None or 0 <= config["seed"] < 2**32,
              f"seed must lie in [0, 2**32), got {config['seed']}")
+    _require(config["num_cpus"] > 0 and config["num_gpus"] >= 0,
+             f"num_cpus must be > 0 and num_gpus >= 0, got {config['num_cpus']} and {config['num_gpus']}")
     name = config["name"]
     _require(isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name,
              f"name must be a plain folder name (no path separators, not '.' or '..'), got {name!r}")

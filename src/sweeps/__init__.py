@@ -1,0 +1,1 @@
+"""Sweeps of ordinary runs over a grid of settings, on Ray (src/sweep.py)."""

@@ -1,0 +1,68 @@
+"""What a sweep has done so far, read from its runs' own records (no state file of its own).
+
+Every run of a sweep carries ``sweep_name`` and ``sweep_point`` in its Sacred config, so the
+sweep's state is in ``<local_results_path>/sacred/``: a point is complete once one of its
+Sacred runs is COMPLETED; otherwise it resumes from the latest checkpoint of its runs under
+``<local_results_path>/models/`` (their ``meta.json`` carries the same tags), or starts again.
+"""
+
+import glob
+import json
+import os
+
+FINAL_TESTS = 5  # "final" = the mean of a run's last 5 test win rates, as in docs/results.md
+
+
+def _read_json(path):
+    try:
+        with open(path) as stream:
+            return json.load(stream)
+    except (OSError, ValueError):
+        return None
+
+
+def sweep_runs(results_path, sweep_name):
+    """``{sweep_point: [run, ...]}`` of the Sacred runs of ``sweep_name``, each run a dict with
+    ``dir``, ``status``, ``config`` and ``info``, oldest first."""
+    runs = {}
+    for config_path in sorted(glob.glob(os.path.join(results_path, "sacred", "*", "*", "*", "config.json"))):
+        config = _read_json(config_path)
+        if not config or config.get("sweep_name") != sweep_name:
+            continue
+        run_dir = os.path.dirname(config_path)
+        record = _read_json(os.path.join(run_dir, "run.json")) or {}
+        runs.setdefault(config["sweep_point"], []).append({
+            "dir": run_dir,
+            "status": record.get("status", "UNKNOWN"),
+            "start_time": record.get("start_time", ""),
+            "config": config,
+            "info": _read_json(os.path.join(run_dir, "info.json")) or {},
+        })
+    for point_runs in runs.values():
+        point_runs.sort(key=lambda run: run["start_time"])
+    return runs
+
+
+def is_complete(point_runs):
+    return any(run["status"] == "COMPLETED" for run in point_runs)
+
+
+def final_win_rate(info):
+    """The mean of the last ``FINAL_TESTS`` test win rates in a run's info (None if it has none)."""
+    rates = info.get("test_battle_won_mean") or []
+    return sum(rates[-FINAL_TESTS:]) / len(rates[-FINAL_TESTS:]) if rates else None
+
+
+def latest_checkpoint(results_path, sweep_name, point):
+    """The model directory of ``point``'s runs with the most recent saved step, or None."""
+    best, best_time = None, -1.0
+    for meta_path in glob.glob(os.path.join(results_path, "models", "*", "*", "meta.json")):
+        meta = _read_json(meta_path)
+        config = (meta or {}).get("config", {})
+        if config.get("sweep_name") != sweep_name or config.get("sweep_point") != point:
+            continue
+        model_dir = os.path.dirname(os.path.dirname(meta_path))
+        modified = os.path.getmtime(meta_path)
+        if modified > best_time:
+            best, best_time = model_dir, modified
+    return best

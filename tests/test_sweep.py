@@ -1,0 +1,150 @@
+"""Sweeps on Ray (issue 15): the grid, a local sweep of four tiny points tagged in their
+records, a relaunch that skips them, a bad point named before any run, a killed point
+resumed from its checkpoint, and a sweep on a two-node Ray cluster on 127.0.0.1."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from cli_runs import REPO, TINY, read_json, subprocess_env
+from mongo_server import free_port
+from sweeps.grid import parse_grid, point_label, run_name
+
+SWEEP = os.path.join(REPO, "src", "sweep.py")
+RAY = os.path.join(os.path.dirname(sys.executable), "ray")
+
+
+def ray_env():
+    return {**subprocess_env(), "RAY_AUTH_MODE": "disabled"}  # local test clusters: no token (PLATFORM.md)
+
+
+def sweep_command(results, *tokens):
+    return [sys.executable, SWEEP, "--config=qmix", "--env-config=smax", "with", *TINY, "t_max=400",
+            f"local_results_path={results}", *tokens]
+
+
+def run_sweep(results, *tokens, timeout=600):
+    result = subprocess.run(sweep_command(results, *tokens), capture_output=True, text=True, timeout=timeout,
+                            cwd=REPO, env=ray_env())
+    return result, result.stdout + result.stderr
+
+
+def sweep_records(results, sweep_name):
+    """``{sweep_point: [run.json status, ...]}`` of the Sacred runs tagged with ``sweep_name``."""
+    records = {}
+    for config_path in glob.glob(os.path.join(results, "sacred", "*", "*", "*", "config.json")):
+        config = read_json(config_path)
+        if config["sweep_name"] == sweep_name:
+            run = read_json(os.path.join(os.path.dirname(config_path), "run.json"))
+            info = read_json(os.path.join(os.path.dirname(config_path), "info.json"))
+            assert info["sweep"] == {"name": sweep_name, "point": config["sweep_point"]}
+            records.setdefault(config["sweep_point"], []).append(run["status"])
+    return records
+
+
+def test_lists_are_axes_unless_the_key_holds_a_list():
+    grid = parse_grid("mast_qmix", "smax", [
+        "seed=[1,2]", "env_args.map_name=[3m, 2s3z]", "td_lambda_schedule=[[0,0.0],[0.1,0.6]]",
+        "sparse.dense_layers=grid:[[],['mixer']]", "lr=0.0005",
+    ])
+    assert grid.fixed == ["td_lambda_schedule=[[0,0.0],[0.1,0.6]]", "lr=0.0005"]
+    assert grid.axes == [("seed", [1, 2]), ("env_args.map_name", ["3m", "2s3z"]),
+                         ("sparse.dense_layers", [[], ["mixer"]])]
+    points = grid.points()
+    assert len(points) == 8
+    assert point_label(points[-1]) == "seed=2 env_args.map_name=2s3z sparse.dense_layers=['mixer']"
+    assert run_name("mast_qmix", points[-1]) == "mast_qmix__sparse.dense_layers=mixer"
+    assert run_name("mast_qmix", points[0][:2]) == "mast_qmix"  # seeds and maps are in the folders already
+
+
+@pytest.fixture(scope="module")
+def local_sweep(tmp_path_factory):
+    results = str(tmp_path_factory.mktemp("sweep"))
+    result, output = run_sweep(results, "seed=[1,2]", "env_args.map_name=[3m,2s3z]", "sweep_name=four")
+    assert result.returncode == 0, output[-3000:]
+    return results, output
+
+
+def test_a_local_sweep_runs_every_point_tagged_with_the_sweep(local_sweep):
+    results, output = local_sweep
+    records = sweep_records(results, "four")
+    assert records == {f"seed={seed} env_args.map_name={name}": ["COMPLETED"]
+                       for seed in (1, 2) for name in ("3m", "2s3z")}
+    assert "Sweep four after" in output and "4 of 4 points complete" in output
+    assert "python benchmarks/results_table.py --sweep four" in output
+    table = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "results_table.py"), "--sweep", "four",
+                            "--results", results], capture_output=True, text=True, cwd=REPO)
+    rows = {tuple(line.split(" | ")[:2]) for line in table.stdout.splitlines() if line.startswith("| env_args")}
+    assert rows == {("| env_args.map_name=3m", "2"), ("| env_args.map_name=2s3z", "2")}
+
+
+def test_a_relaunch_skips_the_complete_points(local_sweep):
+    results, _ = local_sweep
+    result, output = run_sweep(results, "seed=[1,2]", "env_args.map_name=[3m,2s3z]", "sweep_name=four")
+    assert result.returncode == 0, output[-3000:]
+    assert "4 points, 4 already complete" in output and "already complete" in output
+    assert all(statuses == ["COMPLETED"] for statuses in sweep_records(results, "four").values())
+
+
+def test_a_bad_point_is_named_before_any_run(tmp_path):
+    result, output = run_sweep(str(tmp_path), "seed=[1,2]", "lr=[0.001,-1.0]", "sweep_name=bad")
+    assert result.returncode == 2, output[-3000:]
+    errors = [line for line in output.splitlines() if "error:" in line]
+    assert errors == ["error: point seed=1 lr=-1.0: lr must be positive, got -1.0"]
+    assert not os.path.exists(os.path.join(str(tmp_path), "sacred"))
+
+
+def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
+    results = str(tmp_path)
+    tokens = ["seed=[1,2]", "t_max=1600", "save_model_interval=400", "save_buffer=True", "sweep_name=killed"]
+    sweep = subprocess.Popen(sweep_command(results, *tokens), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, cwd=REPO, env=ray_env())
+    deadline = time.time() + 300
+    while not glob.glob(os.path.join(results, "models", "qmix_seed1_*", "*", "meta.json")):
+        assert sweep.poll() is None and time.time() < deadline, sweep.stdout.read()[-3000:]
+        time.sleep(0.5)
+    victim = subprocess.run(["pgrep", "-f", f"local_results_path={results} .*sweep_point=seed=1"],
+                            capture_output=True, text=True).stdout.split()
+    assert len(victim) == 1
+    os.kill(int(victim[0]), signal.SIGKILL)
+    output = sweep.communicate(timeout=600)[0]
+    assert sweep.returncode == 1, output[-3000:]
+    assert "seed=1: failed (exit -9" in output and "1 of 2 points complete" in output
+
+    result, output = run_sweep(results, *tokens)
+    assert result.returncode == 0, output[-3000:]
+    assert "seed=1: resumed, complete" in output and "seed=2: already complete" in output
+    assert sorted(sweep_records(results, "killed")["seed=1"]) == ["COMPLETED", "RUNNING"]  # kill -9 leaves RUNNING
+
+
+def ray_processes():
+    return set(subprocess.run(["pgrep", "-f", "ray"], capture_output=True, text=True).stdout.split())
+
+
+@pytest.mark.cluster
+def test_a_sweep_runs_on_a_two_node_ray_cluster(tmp_path):
+    port = free_port()
+    temp_dir = tempfile.mkdtemp(prefix="rayt", dir="/tmp")  # short: Ray's socket paths must stay short
+    before = ray_processes()
+    try:
+        subprocess.run([RAY, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=1",
+                        "--include-dashboard=false", f"--temp-dir={temp_dir}"],
+                       check=True, capture_output=True, env=ray_env(), timeout=120)
+        subprocess.run([RAY, "start", f"--address=127.0.0.1:{port}", "--num-cpus=1"],
+                       check=True, capture_output=True, env=ray_env(), timeout=120)
+        result, output = run_sweep(str(tmp_path), "seed=[1,2]", f"ray_address=127.0.0.1:{port}", "sweep_name=cluster")
+        assert result.returncode == 0, output[-3000:]
+        assert "2 of 2 points complete" in output
+        assert sweep_records(str(tmp_path), "cluster") == {"seed=1": ["COMPLETED"], "seed=2": ["COMPLETED"]}
+    finally:
+        for pid in ray_processes() - before:  # only the Ray processes this test started (ray stop stops all)
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
