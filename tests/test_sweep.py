@@ -25,8 +25,9 @@ def ray_env():
 
 
 def sweep_command(results, *tokens):
-    return [sys.executable, SWEEP, "--config=qmix", "--env-config=smax", "with", *TINY, "t_max=400",
-            f"local_results_path={results}", *tokens]
+    flags = [token for token in tokens if token.startswith("--")]
+    return [sys.executable, SWEEP, *flags, "--config=qmix", "--env-config=smax", "with", *TINY, "t_max=400",
+            f"local_results_path={results}", *(token for token in tokens if not token.startswith("--"))]
 
 
 def run_sweep(results, *tokens, timeout=600):
@@ -121,6 +122,25 @@ def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
     assert result.returncode == 0, output[-3000:]
     assert "seed=1: resumed, complete" in output and "seed=2: already complete" in output
     assert sorted(sweep_records(results, "killed")["seed=1"]) == ["COMPLETED", "RUNNING"]  # kill -9 leaves RUNNING
+
+
+def test_a_search_of_three_trials_prints_a_ready_best_configuration(tmp_path):
+    result, output = run_sweep(str(tmp_path), "--search", "seed=[1]", "lr=loguniform(0.0001,0.01)",
+                               "search_trials=3", "sweep_name=tune")
+    assert result.returncode == 0, output[-3000:]
+    assert len([line for line in output.splitlines() if line.startswith("trial ")]) == 3
+    (best,) = [line for line in output.splitlines() if line.startswith("Best configuration: ")]
+    assert best.startswith("Best configuration: python src/main.py --config=qmix --env-config=smax with ")
+    assert " lr=0.0" in best and "sweep_name" not in best and "[1]" not in best
+    assert len(sweep_records(str(tmp_path), "tune")) == 3  # one run per trial, tagged with the search
+    assert os.path.isfile(os.path.join(str(tmp_path), "sweeps", "tune", "optuna.db"))
+
+
+def test_a_malformed_search_space_is_one_line(tmp_path):
+    result, output = run_sweep(str(tmp_path), "--search", "lr=loguniform(0.01,0.001)", "sweep_name=badspace")
+    assert result.returncode == 2, output[-3000:]
+    errors = [line for line in output.splitlines() if "error:" in line]
+    assert errors == ["error: lr=loguniform(0.01,0.001): loguniform(low,high) needs two numbers, low < high, low > 0"]
 
 
 def ray_processes():
