@@ -25,15 +25,15 @@ def subprocess_env():
     return env
 
 
-def main_command(results, *overrides):
-    return [sys.executable, MAIN, "--config=qmix", "--env-config=smax", "with", *TINY,
+def main_command(results, *overrides, config="qmix"):
+    return [sys.executable, MAIN, f"--config={config}", "--env-config=smax", "with", *TINY,
             f"local_results_path={results}", *overrides]
 
 
-def run_main(results, *overrides, timeout=600):
+def run_main(results, *overrides, timeout=600, config="qmix"):
     """Run src/main.py to completion; returns the CompletedProcess (stdout and stderr as text)."""
-    return subprocess.run(main_command(results, *overrides), capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO, env=subprocess_env())
+    return subprocess.run(main_command(results, *overrides, config=config), capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=subprocess_env())
 
 
 def start_main(results, *overrides):

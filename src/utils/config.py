@@ -13,6 +13,8 @@ from types import SimpleNamespace
 
 import yaml
 
+from utils.pymarl_keys import translate_pymarl_keys
+
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config")
 
 
@@ -85,12 +87,24 @@ def layered_config(alg_name, env_name):
     """
     config = load_yaml(os.path.join(CONFIG_DIR, "default.yaml"))
     env_config = load_named_config("envs", env_name, "--env-config")
-    alg_config = load_named_config("algs", alg_name, "--config")
+    alg_config, alg_file = load_alg_config(alg_name)
     env_args = env_config.pop("env_args", {})
     config = merge_layer(config, env_config, f"envs/{env_name}.yaml", allow_new_keys=False)
     config["env_args"] = merge_layer(config.get("env_args") or {}, env_args, "env_args", True)
-    config = merge_layer(config, alg_config, f"algs/{alg_name}.yaml", allow_new_keys=False)
-    return config
+    alg_config, problems = translate_pymarl_keys(alg_config, config)
+    if problems:
+        raise ConfigError(f"{alg_file}: " + "; ".join(problems))
+    return merge_layer(config, alg_config, alg_file, allow_new_keys=False)
+
+
+def load_alg_config(alg_name):
+    """``(contents, name for messages)`` of ``--config``: a name in config/algs/, or a YAML file's path
+    (an alg file written for PyMARL2 works either way: utils/pymarl_keys.py)."""
+    if alg_name is not None and alg_name.endswith((".yaml", ".yml")):
+        if not os.path.isfile(alg_name):
+            raise ConfigError(f"--config file {alg_name} does not exist")
+        return load_yaml(alg_name), alg_name
+    return load_named_config("algs", alg_name, "--config"), f"algs/{alg_name}.yaml"
 
 
 def _type_name(value):

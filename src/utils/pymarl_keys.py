@@ -1,0 +1,61 @@
+"""PyMARL2's algorithm keys in an alg YAML written for PyMARL2 (its qmix, vdn, ow_qmix, cw_qmix).
+
+A PyMARL2 user's YAML copied into ``src/config/algs/`` (or given by path to ``--config``)
+runs unchanged: its keys that name the same thing differently are translated
+(:data:`RENAMED`, :data:`RENAMED_VALUES`); its keys for choices this framework makes one
+way only are accepted when they hold that choice (:data:`FIXED_HERE`); any other value of
+those, and any key that is neither ours nor PyMARL2's mapped ones, is named (config.py
+reports them all in one line).
+"""
+
+# PyMARL2 key -> ours, with its value as it is.
+RENAMED = {"w": "wqmix_alpha"}
+# PyMARL2 key -> (our key, {PyMARL2 value: our value}); another value is not supported.
+RENAMED_VALUES = {
+    "hysteretic_qmix": ("wqmix_weighting", {True: "ow", False: "cw"}),
+    "learner": ("learner", {"max_q_learner": "wqmix_learner"}),
+    "central_mixer": ("central_mixer", {"ff": "central_ff"}),
+    "mac": ("mac", {"basic_mac": "n_mac"}),
+    "agent": ("agent", {"rnn": "n_rnn"}),
+}
+# PyMARL2 key -> the one value this framework implements (its behaviour for that value).
+FIXED_HERE = {
+    "agent_output_type": "q",  # value-based agents only
+    "q_lambda": False,  # TD(lambda) of the target network's values, not Peng's Q(lambda)
+    "hypernet_layers": 2,  # QMIX's hypernetworks: two layers
+    "central_loss": 1,  # WQMIX's loss: QMIX's weighted loss + Q*'s loss, each with weight 1
+    "qmix_loss": 1,
+    "central_action_embed": 1,  # Q*'s agent network: one value per action
+    "central_mac": "basic_central_mac",  # Q*'s agents: the agent architecture, its own weights
+    "central_agent": "central_rnn",
+}
+# PyMARL2 key -> our key whose value it must equal.
+SAME_AS = {"central_rnn_hidden_dim": "rnn_hidden_dim"}  # Q*'s agent network has the agent's width
+
+
+def translate_pymarl_keys(alg_config, declared):
+    """``(alg_config with PyMARL2's keys in ours, problems)``: each problem names a key it cannot take.
+
+    ``declared``: the config so far (default.yaml and the env's), whose keys are ours."""
+    translated, problems, unknown = {}, [], []
+    for key, value in alg_config.items():
+        if key in RENAMED:
+            translated[RENAMED[key]] = value
+        elif key in RENAMED_VALUES and value in RENAMED_VALUES[key][1]:
+            our_key, values = RENAMED_VALUES[key]
+            translated[our_key] = values[value]
+        elif key in FIXED_HERE:
+            if value != FIXED_HERE[key]:
+                problems.append(f"{key}: {value!r} (only {FIXED_HERE[key]!r} is implemented here)")
+        elif key in SAME_AS:
+            ours = alg_config.get(SAME_AS[key], declared[SAME_AS[key]])
+            if value != ours:
+                problems.append(f"{key}: {value!r} (here it is {SAME_AS[key]}, {ours!r})")
+        elif key in declared:
+            translated[key] = value
+        else:
+            unknown.append(key)
+    if unknown:
+        problems.insert(0, f"unknown config key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} "
+                           "(neither this framework's nor a PyMARL2 key it maps)")
+    return translated, problems
