@@ -22,7 +22,7 @@ from runners.env_backends import WorkerError  # noqa: E402
 from utils.checkpoint import CheckpointError  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer, parse_value  # noqa: E402
 from utils.interrupt import TrainingInterrupted  # noqa: E402
-from utils.logging import get_console_logger  # noqa: E402
+from utils.logging import TrackingError, get_console_logger  # noqa: E402
 from utils.mongo_record import ResilientMongoObserver  # noqa: E402
 from utils.observers import ObserverError, build_observers  # noqa: E402
 from utils.run_state import check_resume  # noqa: E402
@@ -112,7 +112,7 @@ def build_experiment(config, console_logger):
         except KeyboardInterrupt as stop:
             leave_at_once = not isinstance(stop, TrainingInterrupted)  # a second signal
             raise
-        except (CheckpointError, ConfigError, WorkerError) as error:
+        except (CheckpointError, ConfigError, TrackingError, WorkerError) as error:
             # One line, no traceback; Sacred still records the run as FAILED with this error.
             # (A ConfigError here is one only the built networks can reveal: sparse.dense_layers.)
             _log.error(f"error: {error}")

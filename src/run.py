@@ -64,6 +64,8 @@ def run(sacred_run, config, console_logger):
         resumed_step = checkpoint.step if continues else None
         logger.setup_tensorboard(os.path.join(args.local_results_path, "tb_logs", args.unique_token), resumed_step)
     try:
+        if args.use_wandb:
+            logger.setup_wandb(config, args.unique_token, args.local_results_path)
         run_sequential(args, logger, checkpoint)
     finally:
         logger.close()

@@ -1,14 +1,20 @@
-"""Stats logging to the console, Sacred (info.json and metrics.json) and TensorBoard.
+"""Stats logging to the console, Sacred (info.json and metrics.json), TensorBoard and W&B.
 
 Every stat is logged with the env step it belongs to. In Sacred's info.json each stat
-``key`` has its values and a ``key_T`` list of env steps, as in PyMARL2.
+``key`` has its values and a ``key_T`` list of env steps, as in PyMARL2; in Weights & Biases
+every stat is plotted against ``t_env``, a metric logged with it.
 """
 
 import logging
+import os
 import sys
 from collections import defaultdict
 
 import numpy as np
+
+
+class TrackingError(RuntimeError):
+    """A tracking service the config asks for cannot record the run."""
 
 
 class Logger:
@@ -16,6 +22,7 @@ class Logger:
         self.console_logger = console_logger
         self.sacred_run = None
         self.tb_writer = None
+        self.wandb_run = None
         self.stats = defaultdict(list)
 
     def setup_sacred(self, sacred_run):
@@ -28,6 +35,22 @@ class Logger:
 
         self.tb_writer = SummaryWriter(log_dir=directory, purge_step=resumed_step)
 
+    def setup_wandb(self, config, run_name, directory):
+        """Log to Weights & Biases: run ``run_name`` in the config's ``wandb_project``, files under
+        ``directory``; a run that cannot start is a TrackingError with W&B's reason on one line."""
+        import wandb
+
+        os.makedirs(directory, exist_ok=True)
+        try:
+            self.wandb_run = wandb.init(project=config["wandb_project"], entity=config["wandb_entity"] or None,
+                                        mode=config["wandb_mode"], dir=directory, name=run_name,
+                                        group=config["name"], config=config, settings=wandb.Settings(quiet=True))
+        except Exception as error:  # W&B reports a missing login, a bad entity, no network in many ways
+            raise TrackingError(f"use_wandb: W&B did not start ({' '.join(str(error).split())[:300]}); "
+                               "wandb_mode=offline logs to files without an account") from None
+        self.wandb_run.define_metric("t_env")
+        self.wandb_run.define_metric("*", step_metric="t_env")
+
     def set_info(self, key, value):
         """Store ``value`` under ``key`` in the run's info (Sacred's info.json), replacing any earlier one."""
         if self.sacred_run is not None:
@@ -38,6 +61,8 @@ class Logger:
         self.stats[key].append((int(t), value))
         if self.tb_writer is not None:
             self.tb_writer.add_scalar(key, value, int(t))
+        if self.wandb_run is not None:
+            self.wandb_run.log({key: value, "t_env": int(t)})
         if self.sacred_run is not None:
             info = self.sacred_run.info
             info.setdefault(key, []).append(value)
@@ -68,6 +93,8 @@ class Logger:
     def close(self):
         if self.tb_writer is not None:
             self.tb_writer.close()
+        if self.wandb_run is not None:
+            self.wandb_run.finish()
 
 
 class CurrentStdoutHandler(logging.StreamHandler):

@@ -152,7 +152,7 @@ RESUME_MAY_CHANGE = {
     "test_nepisode", "test_interval", "log_interval", "runner_log_interval", "learner_log_interval",
     "use_tensorboard", "progress_bar", "mongo_url", "mongo_db", "local_results_path", "use_cuda",
     "torch_threads", "parallel_worker_timeout", "jit_collection", "env_args.jax_cache_dir",
-    "sweep_name", "sweep_point", "num_cpus", "num_gpus",
+    "sweep_name", "sweep_point", "num_cpus", "num_gpus", "use_wandb", "wandb_project", "wandb_entity", "wandb_mode",
 }
 
 

@@ -4,6 +4,9 @@ from components.schedules import in_env_steps
 from utils.config import ConfigError
 
 
+WANDB_MODES = ("online", "offline", "disabled")
+
+
 def _require(condition, message):
     if not condition:
         raise ConfigError(message)
@@ -36,6 +39,9 @@ def validate_config(config):
              f"seed must be an integer or null, got {config['seed']!r}")
     _require(config["seed"] is None or 0 <= config["seed"] < 2**32,
              f"seed must lie in [0, 2**32), got {config['seed']}")
+    _require(config["wandb_mode"] in WANDB_MODES,
+             f"wandb_mode must be one of {', '.join(WANDB_MODES)}, got {config['wandb_mode']!r}")
+    _require(not config["use_wandb"] or config["wandb_project"], "use_wandb is True but wandb_project is empty")
     _require(config["num_cpus"] > 0 and config["num_gpus"] >= 0,
              f"num_cpus must be > 0 and num_gpus >= 0, got {config['num_cpus']} and {config['num_gpus']}")
     name = config["name"]
