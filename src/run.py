@@ -18,7 +18,7 @@ from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
 from utils.checkpoint import CheckpointError
-from utils.config import to_namespace
+from utils.config import scenario_name, to_namespace
 from utils.interrupt import StopSignals, TrainingInterrupted
 from utils.logging import Logger
 from utils.progress import ProgressReporter, terminal_stream
@@ -50,7 +50,7 @@ def run(sacred_run, config, console_logger):
         # A resumed run continues the saved one: same unique_token, so the same model and TensorBoard directories.
         args.unique_token = checkpoint.meta["unique_token"]
     else:
-        map_name = vars(args.env_args).get("map_name", args.env)  # envs without maps are named by the env
+        map_name = scenario_name(args.env, vars(args.env_args))
         args.unique_token = f"{args.name}_seed{args.seed}_{map_name}_{datetime.datetime.now():%Y-%m-%d_%H-%M-%S}"
         if checkpoint is not None and not args.evaluate and not checkpoint.from_pymarl:
             console_logger.info(f"{checkpoint.path} is not the latest step of its run: this run continues from it "

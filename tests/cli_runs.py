@@ -25,14 +25,14 @@ def subprocess_env():
     return env
 
 
-def main_command(results, *overrides, config="qmix"):
-    return [sys.executable, MAIN, f"--config={config}", "--env-config=smax", "with", *TINY,
+def main_command(results, *overrides, config="qmix", env="smax"):
+    return [sys.executable, MAIN, f"--config={config}", f"--env-config={env}", "with", *TINY,
             f"local_results_path={results}", *overrides]
 
 
-def run_main(results, *overrides, timeout=600, config="qmix"):
+def run_main(results, *overrides, timeout=600, config="qmix", env="smax"):
     """Run src/main.py to completion; returns the CompletedProcess (stdout and stderr as text)."""
-    return subprocess.run(main_command(results, *overrides, config=config), capture_output=True, text=True,
+    return subprocess.run(main_command(results, *overrides, config=config, env=env), capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env=subprocess_env())
 
 

@@ -34,6 +34,21 @@ def _check_sc2():
     check_smac_available()
 
 
+def _gymma(**env_args):
+    from envs.gymma import GymmaEnv
+
+    return GymmaEnv(**env_args)
+
+
+def _check_gymma(key, time_limit, reward_scalarisation, **_):
+    from envs.gymma import SCALARISATIONS, check_key
+
+    if reward_scalarisation not in SCALARISATIONS:
+        raise ConfigError(f"env_args.reward_scalarisation must be one of {', '.join(SCALARISATIONS)}, "
+                          f"got {reward_scalarisation!r}")
+    check_key(key, time_limit)
+
+
 def _check_smax(map_name, max_steps, reward_scale, **_):
     from envs.smax import known_maps
 
@@ -46,7 +61,7 @@ def _check_smax(map_name, max_steps, reward_scale, **_):
         raise ConfigError(f"env_args.reward_scale must be positive, got {reward_scale}")
 
 
-REGISTRY = {"smax": _smax, "sc2": _sc2}
+REGISTRY = {"smax": _smax, "sc2": _sc2, "gymma": _gymma}
 VECTOR_ENVS = {"smax": _smax_vector}
 # Cheap checks run before training: a missing simulator or unknown map stops the run early.
-PREFLIGHT_CHECKS = {"smax": _check_smax, "sc2": lambda **_: _check_sc2()}
+PREFLIGHT_CHECKS = {"smax": _check_smax, "sc2": lambda **_: _check_sc2(), "gymma": _check_gymma}

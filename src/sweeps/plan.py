@@ -14,7 +14,7 @@ from main import prepare_config, split_argv
 from sweeps.grid import format_value, parse_grid, point_label, run_name
 from sweeps.records import is_complete, latest_checkpoint, sweep_runs
 from utils.checkpoint import CheckpointError
-from utils.config import ConfigError
+from utils.config import ConfigError, scenario_name
 
 SWEEP_OPTIONS = ("ray_address", "search_trials", "search_storage")  # the sweep's own keys, not its runs'
 MAIN = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "main.py")
@@ -82,7 +82,7 @@ def plan_points(argv):
                 config, _ = prepare_config(command)
             except (ConfigError, CheckpointError) as error:
                 raise ConfigError(f"point {label}: {error}") from None
-        map_name = config["env_args"].get("map_name", config["env"])
+        map_name = scenario_name(config["env"], config["env_args"])
         log_name = f"{config['name']}_seed{config['seed']}_{map_name}.log"
         points.append(Point(label, config, [sys.executable, *command], action,
                             os.path.join(results, "sweeps", sweep_name, log_name)))

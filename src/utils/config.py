@@ -30,6 +30,16 @@ def parse_value(text):
         return text
 
 
+def scenario_name(env, env_args):
+    """What a run's folders call its scenario: the map (SMAX, SMAC), the env of a gymma key
+    (``lbforaging:Foraging-8x8-2p-3f-v3`` -> ``Foraging-8x8-2p-3f-v3``), else the env's name."""
+    if "map_name" in env_args:
+        return env_args["map_name"]
+    if "key" in env_args:
+        return str(env_args["key"]).split(":")[-1]
+    return env
+
+
 def available_configs(subdir):
     """Names of the YAML files in ``config/<subdir>`` (without extension), sorted."""
     folder = os.path.join(CONFIG_DIR, subdir)

@@ -12,6 +12,7 @@ import os
 import pymongo
 from sacred.observers import FileStorageObserver
 
+from utils.config import scenario_name
 from utils.mongo_record import ResilientMongoObserver
 
 MONGO_TIMEOUT_MS = 5000  # how long to wait for the server's first answer
@@ -22,9 +23,9 @@ class ObserverError(RuntimeError):
 
 
 def sacred_results_dir(config):
-    """PyMARL2's ``results/sacred/<map_name>/<name>``."""
-    map_name = config["env_args"].get("map_name", config["env"])
-    return os.path.join(config["local_results_path"], "sacred", map_name, config["name"])
+    """PyMARL2's ``results/sacred/<map_name>/<name>`` (a gymma env's name in place of the map)."""
+    return os.path.join(config["local_results_path"], "sacred", scenario_name(config["env"], config["env_args"]),
+                        config["name"])
 
 
 def mongo_observer(url, db_name, files_dir):

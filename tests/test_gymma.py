@@ -1,0 +1,100 @@
+"""EPyMARL's gymma env (issue 18, item 1): LBF, RWARE and MPE behind SMAC's interface, real runs
+with the episode and parallel runners and with MAST, and one line for each bad key."""
+
+import gymnasium
+import numpy as np
+import pytest
+
+from cli_runs import output_of, run_main
+from envs.gymma import GymmaEnv, check_key
+from utils.config import ConfigError
+
+KEYS = {  # key: (time limit, n_agents, obs size, n_actions, state size)
+    "lbforaging:Foraging-8x8-2p-3f-v3": (50, 2, 15, 6, 30),
+    "rware:rware-tiny-2ag-v2": (500, 2, 71, 5, 142),
+    "mpe2:simple_spread_v3": (25, 3, 18, 5, 54),
+}
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_an_episode_follows_smac_interface_and_ends_at_the_time_limit(key):
+    time_limit, n_agents, obs_size, n_actions, state_size = KEYS[key]
+    env = GymmaEnv(key, time_limit=time_limit, seed=1)
+    assert env.get_env_info() == {"state_shape": state_size, "obs_shape": obs_size, "n_actions": n_actions,
+                                  "n_agents": n_agents, "episode_limit": time_limit}
+    obs, state = env.reset()
+    assert len(obs) == n_agents and all(o.shape == (obs_size,) for o in obs) and state.shape == (state_size,)
+    assert np.array_equal(np.stack(env.get_avail_actions()), np.ones((n_agents, n_actions)))
+    rng = np.random.default_rng(0)
+    for step in range(1, time_limit + 1):
+        reward, done, info = env.step(rng.integers(n_actions, size=n_agents))
+        assert isinstance(reward, float)
+        if done:
+            break
+    assert done and (info == {"episode_limit": True}) == (step == time_limit)
+
+
+def test_the_team_reward_is_the_sum_or_the_mean_of_the_agents():
+    rewards = {}
+    for scalarisation in ("sum", "mean"):
+        env = GymmaEnv("mpe2:simple_spread_v3", time_limit=25, reward_scalarisation=scalarisation, seed=3)
+        env.reset()
+        rewards[scalarisation] = env.step([0, 1, 2])[0]
+    assert rewards["sum"] == pytest.approx(3 * rewards["mean"])
+
+
+def test_a_resumed_env_draws_the_same_next_episode():
+    env = GymmaEnv("rware:rware-tiny-2ag-v2", time_limit=500, seed=5)
+    env.reset()
+    saved = env.state_dict()
+    first = env.reset()[1]
+    env.load_state_dict(saved)
+    assert np.array_equal(env.reset()[1], first)
+
+
+class ContinuousPair(gymnasium.Env):
+    """Two agents with continuous actions, for the error below."""
+    observation_space = gymnasium.spaces.Tuple([gymnasium.spaces.Box(-1, 1, (2,))] * 2)
+    action_space = gymnasium.spaces.Tuple([gymnasium.spaces.Box(-1, 1, (1,))] * 2)
+
+
+gymnasium.register(id="MastTestContinuousPair-v0", entry_point=ContinuousPair)
+
+
+@pytest.mark.parametrize("key, message", [
+    ("lbforaging:Foraging-9x9-9p-v3", "unknown env 'Foraging-9x9-9p-v3' in env_args.key='lbforaging:Foraging-9x9-9p-v3'; "
+                                       "lbforaging registers: Foraging-"),
+    ("smacv9:3m", "env_args.key='smacv9:3m' needs the package 'smacv9': pip install smacv9"),
+    ("Foraging-8x8-2p-3f-v3", "env_args.key must be '<package>:<env name>'"),
+])
+def test_bad_keys_are_named(key, message):
+    with pytest.raises(ConfigError) as error:
+        check_key(key, 50)
+    assert str(error.value).startswith(message)
+
+
+def test_an_env_without_discrete_actions_is_named():
+    with pytest.raises(ConfigError) as error:
+        GymmaEnv("gymnasium:MastTestContinuousPair-v0", time_limit=10)
+    assert "has actions of type Box: only discrete actions work here" in str(error.value)
+
+
+TINY_GYMMA = ["t_max=600", "test_interval=300", "log_interval=300", "runner_log_interval=300",
+              "learner_log_interval=300", "test_nepisode=4"]
+
+
+@pytest.mark.parametrize("config, extra", [
+    ("qmix", ["runner=episode", "env_args.key=lbforaging:Foraging-8x8-2p-3f-v3", "env_args.time_limit=50"]),
+    ("qmix", ["runner=parallel", "env_args.key=rware:rware-tiny-2ag-v2", "env_args.time_limit=100"]),
+    ("mast_qmix", ["runner=episode", "env_args.key=mpe2:simple_spread_v3", "env_args.time_limit=25"]),
+])
+def test_runs_train_on_gymma_envs(tmp_path, config, extra):
+    result = run_main(str(tmp_path), *TINY_GYMMA, *extra, "name=gymma", env="gymma", config=config)
+    assert result.returncode == 0, output_of(result)[-3000:]
+    assert "test_return_mean" in result.stdout
+
+
+def test_the_vectorized_runner_stays_smax_only(tmp_path):
+    result = run_main(str(tmp_path), "runner=vectorized", env="gymma")
+    assert result.returncode == 2
+    assert "error: runner 'vectorized' needs an env with a vectorised form (smax), not 'gymma'" in output_of(result)
