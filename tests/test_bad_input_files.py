@@ -46,7 +46,7 @@ def test_a_results_path_that_cannot_hold_files_is_named(tmp_path):
 
 def test_a_malformed_mongo_url_is_one_line():
     with pytest.raises(ObserverError, match="cannot reach MongoDB at mongo_url='mongodb://127.0.0.1:abc'"):
-        mongo_observer("mongodb://127.0.0.1:abc", "sacred")
+        mongo_observer("mongodb://127.0.0.1:abc", "sacred", "results/sacred/3m/x")
 
 
 def test_a_checkpoint_of_the_other_buffer_kind_is_named():

@@ -21,7 +21,8 @@ from cli_runs import (
 
 T_MAX = 800
 SAVING = ["save_model=True", "save_model_interval=150", "save_buffer=True"]
-PARTS = ("learner.pt", "runner.pt", "loop.pt", "buffer.pt", "rng.pt", "meta.json")
+PARTS = ("learner.pt", "runner.pt", "loop.pt", "buffer.pt", "rng.pt", "meta.json",
+         "agent.th", "mixer.th", "opt.th")  # the last three: PyMARL2's files
 
 
 @pytest.fixture(scope="module")

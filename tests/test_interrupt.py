@@ -46,7 +46,7 @@ def test_a_signal_saves_a_final_checkpoint_and_marks_the_run_interrupted(tmp_pat
     assert f"saved {os.path.join(root, str(step))}; resume with: python " in lines[0]
     assert lines[0].endswith(f"checkpoint_path={root}")
     assert sorted(os.listdir(os.path.join(root, str(step)))) == sorted(
-        ["learner.pt", "runner.pt", "loop.pt", "buffer.pt", "rng.pt", "meta.json"])
+        ["learner.pt", "runner.pt", "loop.pt", "buffer.pt", "rng.pt", "meta.json", "agent.th", "mixer.th", "opt.th"])
     assert read_json(os.path.join(sacred_dir(results, "stopped", 1), "run.json"))["status"] == "INTERRUPTED"
 
 
