@@ -15,7 +15,7 @@ Optuna with a storage rather than Ray Tune: every trial stays an ordinary run of
 (the same checks, records and checkpoints as a sweep), and the study lives in
 ``search_storage`` (default: an SQLite file ``<local_results_path>/sweeps/<sweep_name>/optuna.db``;
 an RDB URL lets machines share it), so a search launched again with the same ``sweep_name``
-goes on from its finished trials; a trial cut short counts as failed and its runs resume.
+goes on from its finished trials; a trial cut short counts as failed (its runs stay on disk).
 """
 
 import os
