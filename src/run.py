@@ -67,8 +67,10 @@ def run(sacred_run, config, console_logger):
         if args.use_wandb:
             logger.setup_wandb(config, args.unique_token, args.local_results_path)
         run_sequential(args, logger, checkpoint)
-    finally:
-        logger.close()
+    except BaseException:
+        logger.close(failed=True)
+        raise
+    logger.close()
 
 
 def seed_everything(seed):

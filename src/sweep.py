@@ -21,8 +21,10 @@ import sys
 import time
 
 from sweeps.launch import ray_session, run_points
+from sweeps.tasks import COMPLETE_CODES
 from sweeps.plan import plan_points
-from sweeps.records import final_win_rate, is_complete, sweep_runs
+from main import DATABASE_RECORD_INCOMPLETE
+from sweeps.records import final_test_value, is_complete, sweep_runs
 from sweeps.search import search
 from utils.config import ConfigError
 
@@ -32,11 +34,12 @@ def point_status(point, runs, outcome):
     code, error = outcome
     if point.action == "skip":
         return "already complete", True
-    if code != 0:
+    if code not in COMPLETE_CODES:
         return f"failed (exit {code}: {error})", False
     if not is_complete(runs):
         return "not complete", False
-    return ("resumed, complete" if point.action == "resume" else "complete"), True
+    status = "resumed, complete" if point.action == "resume" else "complete"
+    return status + (" (its MongoDB record is incomplete)" if code == DATABASE_RECORD_INCOMPLETE else ""), True
 
 
 def summary(points, outcomes):
@@ -50,8 +53,8 @@ def summary(points, outcomes):
         status, complete = point_status(point, runs, outcomes.get(point.label, (0, "")))
         n_complete += complete
         finished = [run for run in runs if run["status"] == "COMPLETED"]
-        rate = final_win_rate(finished[-1]["info"]) if finished else None
-        lines.append(f"  {point.label}: {status}" + ("" if rate is None else f", final test win rate {rate:.3f}"))
+        final = final_test_value(finished[-1]["info"]) if finished else None
+        lines.append(f"  {point.label}: {status}" + ("" if final is None else f", final {final[0]} {final[1]:.3f}"))
     return n_complete, lines
 
 

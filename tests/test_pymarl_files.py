@@ -130,3 +130,33 @@ def test_pymarl_files_that_do_not_fit_are_one_line(pymarl_dir, tmp_path, overrid
     errors = [line for line in output_of(result).splitlines() if "error:" in line]
     assert len(errors) == 1 and message in errors[0], output_of(result)[-3000:]
     assert "Traceback" not in output_of(result)
+
+
+def test_files_in_the_original_pymarl_names_load_with_their_optimizer_order(tmp_path):
+    args = make_args("qmix", batch_size=4)
+    trained, fresh = make_learner(args), make_learner(args)
+    trained.train(random_batch(args), t_env=0, episode_num=0)
+    torch.save(trained.mac.agent.state_dict(), os.path.join(tmp_path, AGENT_FILE))
+    torch.save(trained.mixer.state_dict(), os.path.join(tmp_path, MIXER_FILE))  # hyper_w_1, V, ...: PyMARL's
+    torch.save(trained.optimiser.state_dict(), os.path.join(tmp_path, OPTIMIZER_FILE))
+    fresh.load_pymarl_files(str(tmp_path), with_optimizer=True)
+    expected, loaded = trained.optimiser.state_dict()["state"], fresh.optimiser.state_dict()["state"]
+    for index in expected:
+        assert torch.equal(expected[index]["exp_avg"], loaded[index]["exp_avg"]), index
+    fresh.train(random_batch(args), t_env=0, episode_num=0)  # the moments fit their parameters
+
+
+def test_an_optimizer_of_another_kind_is_named_and_the_runs_settings_stay(tmp_path):
+    args = make_args("qmix", batch_size=4)
+    trained = make_learner(args)
+    for name, value in trained.pymarl_files().items():
+        torch.save(value, os.path.join(tmp_path, name))
+    torch.save(torch.optim.RMSprop(trained.params, lr=0.1).state_dict(), os.path.join(tmp_path, OPTIMIZER_FILE))
+    with pytest.raises(ValueError, match="opt.th does not fit this learner's optimizer .it holds no adam state"):
+        make_learner(args).load_pymarl_files(str(tmp_path), with_optimizer=True)
+    other_lr = trained.optimiser.state_dict()
+    other_lr["param_groups"][0]["lr"] = 0.5
+    torch.save(other_lr, os.path.join(tmp_path, OPTIMIZER_FILE))
+    fresh = make_learner(args)
+    fresh.load_pymarl_files(str(tmp_path), with_optimizer=True)
+    assert fresh.optimiser.param_groups[0]["lr"] == args.lr

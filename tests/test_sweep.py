@@ -124,6 +124,24 @@ def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
     assert sorted(sweep_records(results, "killed")["seed=1"]) == ["COMPLETED", "RUNNING"]  # kill -9 leaves RUNNING
 
 
+def test_ctrl_c_stops_each_point_as_ctrl_c_stops_a_run(tmp_path):
+    results = str(tmp_path)
+    tokens = ["seed=[1]", "t_max=1000000", "save_model_interval=1000000", "sweep_name=stopped"]
+    sweep = subprocess.Popen(sweep_command(results, *tokens), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, cwd=REPO, env=ray_env())
+    log = os.path.join(results, "sweeps", "stopped", "qmix_seed1_3m.log")
+    deadline = time.time() + 300
+    while not (os.path.exists(log) and "Recent stats" in open(log).read()):  # the point trains
+        assert sweep.poll() is None and time.time() < deadline, sweep.stdout.read()[-3000:]
+        time.sleep(0.5)
+    sweep.send_signal(signal.SIGINT)
+    output = sweep.communicate(timeout=300)[0]
+    assert sweep.returncode == 130, output[-3000:]
+    assert "Interrupted by SIGINT at t_env" in open(log).read()
+    assert sweep_records(results, "stopped") == {"seed=1": ["INTERRUPTED"]}
+    assert glob.glob(os.path.join(results, "models", "qmix_seed1_3m_*", "*", "learner.pt"))  # the final checkpoint
+
+
 def test_a_search_of_three_trials_prints_a_ready_best_configuration(tmp_path):
     result, output = run_sweep(str(tmp_path), "--search", "seed=[1]", "lr=loguniform(0.0001,0.01)",
                                "search_trials=3", "sweep_name=tune")

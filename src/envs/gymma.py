@@ -109,7 +109,16 @@ class _PettingZooAgents:
         self.n_agents = len(self.agents)
         self.observation_spaces = [self.env.observation_space(agent) for agent in self.agents]
         self.action_spaces = [self.env.action_space(agent) for agent in self.agents]
-        self.global_state = self.env.state if hasattr(self.env, "state") else None
+        self.global_state = self.env.state if self._has_state() else None
+
+    def _has_state(self):
+        """PettingZoo's ParallelEnv always has ``state()``; an env without a global state raises there."""
+        self.env.reset(seed=0)
+        try:
+            self.env.state()
+        except NotImplementedError:
+            return False
+        return True
 
     def reset(self, seed):
         obs, info = self.env.reset(seed=seed)

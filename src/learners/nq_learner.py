@@ -23,9 +23,11 @@ from utils.pymarl_files import (
     from_pymarl_mixer_names,
     inverse,
     pymarl_files,
+    check_optimizer_kind,
     pymarl_parameter_order,
     read_pymarl_file,
     reorder_optimizer_state,
+    uses_nmix_names,
 )
 
 
@@ -198,14 +200,24 @@ class NQLearner:
         files in ``directory``; the target networks become copies. A ValueError names what
         does not fit."""
         load_module_state(self.mac.agent, read_pymarl_file(directory, AGENT_FILE), AGENT_FILE)
-        load_module_state(self.mixer, from_pymarl_mixer_names(read_pymarl_file(directory, MIXER_FILE)), MIXER_FILE)
+        mixer_state = read_pymarl_file(directory, MIXER_FILE)
+        load_module_state(self.mixer, from_pymarl_mixer_names(mixer_state), MIXER_FILE)
         self.update_targets()
         if with_optimizer:
-            order = inverse(pymarl_parameter_order(self.trained_networks()))
+            # The optimizer's parameters follow the mixer's names: nmix.Mixer's order, or ours (the original PyMARL's).
+            order = pymarl_parameter_order(self.trained_networks())
+            order = inverse(order) if uses_nmix_names(mixer_state) else list(range(len(order)))
+            saved = read_pymarl_file(directory, OPTIMIZER_FILE)
             try:
-                self.optimiser.load_state_dict(reorder_optimizer_state(read_pymarl_file(directory, OPTIMIZER_FILE), order))
+                state = reorder_optimizer_state(saved, order)
+                check_optimizer_kind(state, self.args.optimizer)
+                settings = [{key: value for key, value in group.items() if key != "params"}
+                            for group in self.optimiser.param_groups]
+                self.optimiser.load_state_dict(state)
             except (ValueError, KeyError, IndexError) as error:
                 raise ValueError(f"{OPTIMIZER_FILE} does not fit this learner's optimizer ({error})") from None
+            for group, setting in zip(self.optimiser.param_groups, settings):
+                group.update(setting)  # this run's lr and the rest, not the file's
 
     def to(self, device):
         self.mac.to(device)

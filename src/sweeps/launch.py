@@ -5,10 +5,9 @@ import os
 import sys
 import warnings
 
-from sweeps.tasks import run_point
+from sweeps.tasks import COMPLETE_CODES, run_point
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REPO = os.path.dirname(SRC)
 
 
 @contextlib.contextmanager
@@ -34,7 +33,7 @@ def run_points(ray, points):
     pending = {}
     for point in points:
         ref = task.options(num_cpus=point.config["num_cpus"], num_gpus=point.config["num_gpus"]).remote(
-            point.command, REPO, point.log_path)
+            point.command, os.getcwd(), point.log_path)  # relative paths mean what they meant to the sweep
         pending[ref] = point
         print(f"{point.action:>6}: {point.label}  (log: {point.log_path})", flush=True)
     outcomes = {}
@@ -43,8 +42,8 @@ def run_points(ray, points):
             done, _ = ray.wait(list(pending), num_returns=1)
             point = pending.pop(done[0])
             code, error = outcomes[point.label] = task_outcome(ray, done[0])
-            print(f"{'done' if code == 0 else 'failed':>6}: {point.label}"
-                  + ("" if code == 0 else f"  (exit {code}: {error})"), flush=True)
+            print(f"{'done' if code in COMPLETE_CODES else 'failed':>6}: {point.label}"
+                  + ("" if code in COMPLETE_CODES else f"  (exit {code}: {error})"), flush=True)
     except KeyboardInterrupt:
         print("stopping: each running point stops as on Ctrl-C (a final checkpoint); launch the sweep again to "
               "resume", file=sys.stderr, flush=True)

@@ -13,7 +13,7 @@ import sys
 from main import prepare_config, split_argv
 from sweeps.grid import format_value, parse_grid, point_label, run_name
 from sweeps.records import is_complete, latest_checkpoint, sweep_runs
-from utils.checkpoint import CheckpointError
+from utils.checkpoint import CheckpointError, saved_steps
 from utils.config import ConfigError, scenario_name
 
 SWEEP_OPTIONS = ("ray_address", "search_trials", "search_storage")  # the sweep's own keys, not its runs'
@@ -45,6 +45,11 @@ def with_tokens(sacred_argv):
     return sacred_argv[sacred_argv.index("with") + 1:] if "with" in sacred_argv else []
 
 
+def default_sweep_name(alg, env):
+    """``<alg>_<env>``, the alg named by its file's stem when ``--config`` is a path."""
+    return f"{os.path.splitext(os.path.basename(alg))[0]}_{env}"
+
+
 def plan_points(argv):
     """Every point of the sweep ``argv`` asks for, validated; raises ConfigError naming a bad point."""
     alg, env, sacred_argv = split_argv(argv)
@@ -62,7 +67,7 @@ def plan_points(argv):
             config, _ = prepare_config(base)
         except (ConfigError, CheckpointError) as error:
             raise ConfigError(f"point {label}: {error}") from None
-        sweep_name = config["sweep_name"] or f"{alg}_{env}"
+        sweep_name = config["sweep_name"] or default_sweep_name(alg, env)
         tags = [f"name={run_name(config['name'], point)}", f"sweep_name={sweep_name}", f"sweep_point={label}"]
         if not any(token.startswith("save_model=") for token in grid.fixed):
             tags.append("save_model=True")  # so that an interrupted point resumes
@@ -70,18 +75,18 @@ def plan_points(argv):
         if results not in runs_by_path:
             runs_by_path[results] = sweep_runs(results, sweep_name)
         checkpoint = latest_checkpoint(results, sweep_name, label)
-        if is_complete(runs_by_path[results].get(label, [])):
-            action = "skip"
+        if is_complete(runs_by_path[results].get(label, [])) or (
+                checkpoint is not None and saved_steps(checkpoint)[-1] >= config["t_max"]):
+            action = "skip"  # complete, or trained to t_max and stopped before its record said so
         elif checkpoint is not None:
             action, tags = "resume", [*tags, f"checkpoint_path={checkpoint}"]
         else:
             action = "start"
         command = [*base, *tags]
-        if action != "skip":
-            try:
-                config, _ = prepare_config(command)
-            except (ConfigError, CheckpointError) as error:
-                raise ConfigError(f"point {label}: {error}") from None
+        try:
+            config, _ = prepare_config(command)
+        except (ConfigError, CheckpointError) as error:
+            raise ConfigError(f"point {label}: {error}") from None
         map_name = scenario_name(config["env"], config["env_args"])
         log_name = f"{config['name']}_seed{config['seed']}_{map_name}.log"
         points.append(Point(label, config, [sys.executable, *command], action,

@@ -11,6 +11,7 @@ import json
 import os
 
 FINAL_TESTS = 5  # "final" = the mean of a run's last 5 test win rates, as in docs/results.md
+FINAL_METRICS = ("test_battle_won_mean", "test_return_mean")  # the first one a run logged
 
 
 def _read_json(path):
@@ -47,10 +48,14 @@ def is_complete(point_runs):
     return any(run["status"] == "COMPLETED" for run in point_runs)
 
 
-def final_win_rate(info):
-    """The mean of the last ``FINAL_TESTS`` test win rates in a run's info (None if it has none)."""
-    rates = info.get("test_battle_won_mean") or []
-    return sum(rates[-FINAL_TESTS:]) / len(rates[-FINAL_TESTS:]) if rates else None
+def final_test_value(info):
+    """``(metric, value)``: the mean of a run's last ``FINAL_TESTS`` test win rates, or test
+    returns for envs without wins (gymma); None if it has neither."""
+    for metric in FINAL_METRICS:
+        values = info.get(metric) or []
+        if values:
+            return metric, sum(values[-FINAL_TESTS:]) / len(values[-FINAL_TESTS:])
+    return None
 
 
 def latest_checkpoint(results_path, sweep_name, point):

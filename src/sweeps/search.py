@@ -7,7 +7,7 @@ A value written ``uniform(a,b)``, ``loguniform(a,b)``, ``int(a,b)`` or ``choice(
 is a dimension of the search space; lists are axes as in a sweep (a trial runs every point
 of them, e.g. its seeds); the rest is fixed. A trial is the sweep of its points at the values
 Optuna's TPE sampler proposes; its objective is the final test win rate (each run's last 5
-tests) averaged over its points, and a trial with a failed point fails. Trials run one after
+tests; the test return for envs without wins) averaged over its points, and a trial with a failed point fails. Trials run one after
 another, each one's points in parallel on Ray, so that every proposal learns from all the
 finished trials; there is no pruning (a trial is one full run per point).
 
@@ -27,7 +27,8 @@ from main import split_argv
 from sweeps.grid import format_value, parse_grid, split_top_level
 from sweeps.launch import ray_session, run_points
 from sweeps.plan import plan_points, sweep_options, with_tokens
-from sweeps.records import final_win_rate, sweep_runs
+from sweeps.records import final_test_value, sweep_runs
+from sweeps.tasks import COMPLETE_CODES
 from utils.config import ConfigError, parse_value
 
 DIMENSION = re.compile(r"^(uniform|loguniform|int|choice)\((.*)\)$")
@@ -55,6 +56,12 @@ def split_space(tokens):
     return space, rest
 
 
+def corners(space):
+    """Values that check the space before any trial: every bound and every choice."""
+    longest = max(len(values) for _, values in space.values())
+    return [{key: values[min(index, len(values) - 1)] for key, (_, values) in space.items()} for index in range(longest)]
+
+
 def suggest(trial, key, kind, values):
     if kind == "choice":
         return trial.suggest_categorical(key, values)
@@ -69,16 +76,17 @@ def trial_argv(head, tokens, params):
 
 
 def trial_objective(points):
-    """Mean final test win rate over the trial's points; None if one is not complete."""
-    rates = []
+    """Mean final test win rate (test return for envs without wins) over the trial's points;
+    None if one is not complete."""
+    finals = []
     for point in points:
         runs = sweep_runs(point.config["local_results_path"], point.config["sweep_name"]).get(point.label, [])
         finished = [run for run in runs if run["status"] == "COMPLETED"]
-        rate = final_win_rate(finished[-1]["info"]) if finished else None
-        if rate is None:
+        final = final_test_value(finished[-1]["info"]) if finished else None
+        if final is None:
             return None
-        rates.append(rate)
-    return statistics.mean(rates)
+        finals.append(final[1])
+    return statistics.mean(finals)
 
 
 def n_finished(study):
@@ -96,9 +104,7 @@ def search(argv):
         if not space:
             raise ConfigError("--search needs a search space: e.g. sm_omega=loguniform(2,50), lr=choice(0.0005,0.001)")
         head = [argv[0], f"--config={alg}", f"--env-config={env}", "with"]
-        extremes = [{key: values[0] for key, (_, values) in space.items()},
-                    {key: values[-1] for key, (_, values) in space.items()}]
-        planned = [plan_points(trial_argv(head, tokens, params))[0] for params in extremes]  # checks every bound
+        planned = [plan_points(trial_argv(head, tokens, params))[0] for params in corners(space)]
         n_trials = int(options.get("search_trials", DEFAULT_TRIALS))
     except ValueError as error:  # ConfigError is one; int() of a bad search_trials another
         print(f"error: {error}", file=sys.stderr)
@@ -120,9 +126,15 @@ def search(argv):
             while n_finished(study) < n_trials:
                 trial = study.ask()
                 params = {key: suggest(trial, key, *dimension) for key, dimension in space.items()}
-                points, _ = plan_points(trial_argv(head, tokens, params))
+                try:
+                    points, _ = plan_points(trial_argv(head, tokens, params))
+                except ValueError as error:  # a combination of values the checks refuse
+                    print(f"trial {trial.number}: {params} -> refused: {error}", flush=True)
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                    continue
                 outcomes = run_points(ray, [point for point in points if point.action != "skip"])
-                value = None if any(code != 0 for code, _ in outcomes.values()) else trial_objective(points)
+                failed = any(code not in COMPLETE_CODES for code, _ in outcomes.values())
+                value = None if failed else trial_objective(points)
                 if value is None:
                     study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 else:
@@ -138,6 +150,6 @@ def search(argv):
     fixed = [token for token in parse_grid(alg, env, tokens).fixed if not token.startswith("sweep_name=")]
     command = " ".join(["python src/main.py", f"--config={alg}", f"--env-config={env}", "with", *fixed,
                         *(f"{key}={format_value(value)}" for key, value in best.params.items())])
-    print(f"Best of {len(complete)} trials: trial {best.number}, final test win rate {best.value:.3f}: {best.params}")
+    print(f"Best of {len(complete)} trials: trial {best.number}, objective {best.value:.3f}: {best.params}")
     print(f"Best configuration: {command}")
     return 0

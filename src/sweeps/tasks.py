@@ -11,6 +11,7 @@ import signal
 import subprocess
 
 STOP_WAIT_S = 300  # how long a cancelled run may take to write its final checkpoint
+COMPLETE_CODES = (0, 3)  # main.py's exit codes of a completed run (3: its MongoDB record is incomplete)
 
 
 def last_error_line(log_path):
@@ -24,14 +25,25 @@ def last_error_line(log_path):
     return (errors or lines or [""])[-1]
 
 
+def _unblock_sigint():
+    """Ray starts its workers with SIGINT blocked, and a child inherits the block: undo it, so
+    that the run can be stopped as Ctrl-C stops it."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def run_point(command, cwd, log_path):
     """Run ``command`` (a main.py command line) in ``cwd``; returns ``(exit code, error line)``."""
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a") as log:
         process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"}, preexec_fn=_unblock_sigint)
         try:
-            code = process.wait()
+            while True:  # short waits, so that a cancellation's KeyboardInterrupt is handled promptly
+                try:
+                    code = process.wait(timeout=1)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         except KeyboardInterrupt:  # the sweep was stopped: stop the run as Ctrl-C would
             process.send_signal(signal.SIGINT)
             try:
@@ -39,4 +51,4 @@ def run_point(command, cwd, log_path):
             except subprocess.TimeoutExpired:
                 process.kill()
                 code = process.wait()
-    return code, "" if code == 0 else last_error_line(log_path)
+    return code, "" if code in COMPLETE_CODES else last_error_line(log_path)

@@ -90,11 +90,12 @@ class Logger:
         if self.tb_writer is not None:
             self.tb_writer.flush()
 
-    def close(self):
+    def close(self, failed=False):
+        """Close the writers; ``failed``: the run stopped on an error or a signal (W&B marks it so)."""
         if self.tb_writer is not None:
             self.tb_writer.close()
         if self.wandb_run is not None:
-            self.wandb_run.finish()
+            self.wandb_run.finish(exit_code=1 if failed else 0)
 
 
 class CurrentStdoutHandler(logging.StreamHandler):

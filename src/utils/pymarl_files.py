@@ -14,7 +14,9 @@ start training, with ``checkpoint_path``.
   parameters (an empty state dict, as PyMARL2 writes).
 - ``opt.th``: the optimizer's state dict with its parameters in PyMARL2's order (the agent's,
   then the mixer's in nmix.Mixer's order), then any other trained network's (WQMIX's central
-  Q*, which PyMARL2's files do not hold).
+  Q*, which PyMARL2's files do not hold). Read back in the order its ``mixer.th``'s names
+  imply (nmix.Mixer's, or the original PyMARL's, ours); the run keeps its own optimizer
+  settings (lr, ...), and an optimizer of another kind is refused.
 """
 
 import os
@@ -49,6 +51,21 @@ def to_pymarl_mixer_names(state):
 def from_pymarl_mixer_names(state):
     """A mixer state dict under PyMARL2's names (or the original PyMARL's, ours) in our names."""
     return {_renamed(name, [(new, old) for old, new in QMIX_NAMES]): value for name, value in state.items()}
+
+
+def uses_nmix_names(mixer_state):
+    """Whether a mixer state dict has PyMARL2 nmix.Mixer's names (else ours, the original PyMARL's)."""
+    return any(name.startswith(theirs) for name in mixer_state for _, theirs in QMIX_NAMES)
+
+
+OPTIMIZER_MARKS = {"adam": "betas", "rmsprop": "alpha"}  # a setting only that kind of optimizer has
+
+
+def check_optimizer_kind(state, kind):
+    """A ValueError unless the saved optimizer ``state`` is a ``kind`` optimizer's (``optimizer=``)."""
+    if any(OPTIMIZER_MARKS[kind] not in group for group in state["param_groups"]):
+        raise ValueError(f"it holds no {kind} state (no '{OPTIMIZER_MARKS[kind]}' setting); set optimizer= to the "
+                         "kind that saved it (PyMARL2's max_q_learner saves RMSprop's)")
 
 
 def _pymarl_rank(network_name, parameter_name):
