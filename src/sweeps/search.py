@@ -15,7 +15,8 @@ Optuna with a storage rather than Ray Tune: every trial stays an ordinary run of
 (the same checks, records and checkpoints as a sweep), and the study lives in
 ``search_storage`` (default: an SQLite file ``<local_results_path>/sweeps/<sweep_name>/optuna.db``;
 an RDB URL lets machines share it), so a search launched again with the same ``sweep_name``
-goes on from its finished trials; a trial cut short counts as failed (its runs stay on disk).
+goes on from its finished trials; a trial cut short stays RUNNING in the study and does not
+count (its runs stay on disk), so searches on several machines can share one study.
 """
 
 import os
@@ -118,8 +119,6 @@ def search(argv):
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=sweep_name, storage=storage, direction="maximize", load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler())
-    for stale in study.get_trials(states=(optuna.trial.TrialState.RUNNING,)):  # a search cut short
-        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
     print(f"Search {sweep_name}: {n_finished(study)} of {n_trials} trials done, study in {storage}", flush=True)
     try:
         with ray_session(options.get("ray_address")) as ray:
