@@ -12,6 +12,7 @@ import torch
 
 from utils.checkpoint import (
     CheckpointError,
+    _write_synced,
     read_meta,
     read_state,
     remove_stale_temporaries,
@@ -99,3 +100,27 @@ def test_truncated_and_garbled_files_name_the_file(tmp_path):
     os.remove(os.path.join(directory, "meta.json"))
     with pytest.raises(CheckpointError, match="has no meta.json"):
         read_meta(directory)
+
+
+class FullDisk:
+    """A file that takes 1000 bytes, then fails as a full disk does."""
+
+    def __init__(self, stream):
+        self.stream, self.written = stream, 0
+
+    def write(self, data):
+        self.written += len(data)
+        if self.written > 1000:
+            raise OSError(28, "No space left on device")
+        return self.stream.write(data)
+
+    def flush(self):
+        self.stream.flush()
+
+
+def test_a_full_disk_during_torch_save_is_an_oserror(tmp_path):
+    """torch.save reports the failed write as a RuntimeError; the save path sees the OSError, which
+    run.py turns into its one line ("could not write the checkpoint ... (No space left on device)")."""
+    with pytest.raises(OSError) as error:
+        _write_synced(os.path.join(tmp_path, "x.pt"), lambda stream: torch.save(torch.zeros(10000), FullDisk(stream)))
+    assert error.value.errno == 28

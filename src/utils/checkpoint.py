@@ -32,7 +32,13 @@ def _fsync_directory(path):
 
 def _write_synced(path, write):
     with open(path, "wb") as stream:
-        write(stream)
+        try:
+            write(stream)
+        except RuntimeError as error:
+            # torch reports a write that failed (a full disk) as a RuntimeError raised while handling the OSError
+            if isinstance(error.__context__, OSError):
+                raise error.__context__ from None
+            raise
         stream.flush()
         os.fsync(stream.fileno())
 
