@@ -20,12 +20,12 @@ stop the others. Exit code: 0 when every point is complete, 1 otherwise, 2 for b
 import sys
 import time
 
-from sweeps.launch import ray_session, run_points
-from sweeps.tasks import COMPLETE_CODES
-from sweeps.plan import plan_points
 from main import DATABASE_RECORD_INCOMPLETE
-from sweeps.records import final_test_value, is_complete, sweep_runs
+from sweeps.launch import ray_session, run_points
+from sweeps.plan import plan_points
+from sweeps.records import final_of, is_complete, sweep_runs
 from sweeps.search import search
+from sweeps.tasks import COMPLETE_CODES
 from utils.config import ConfigError
 
 
@@ -52,8 +52,7 @@ def summary(points, outcomes):
         runs = records[results].get(point.label, [])
         status, complete = point_status(point, runs, outcomes.get(point.label, (0, "")))
         n_complete += complete
-        finished = [run for run in runs if run["status"] == "COMPLETED"]
-        final = final_test_value(finished[-1]["info"]) if finished else None
+        final = final_of(runs)
         lines.append(f"  {point.label}: {status}" + ("" if final is None else f", final {final[0]} {final[1]:.3f}"))
     return n_complete, lines
 

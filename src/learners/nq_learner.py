@@ -21,13 +21,9 @@ from utils.pymarl_files import (
     MIXER_FILE,
     OPTIMIZER_FILE,
     from_pymarl_mixer_names,
-    inverse,
+    optimizer_state_from_pymarl,
     pymarl_files,
-    check_optimizer_kind,
-    pymarl_parameter_order,
     read_pymarl_file,
-    reorder_optimizer_state,
-    uses_nmix_names,
 )
 
 
@@ -204,16 +200,11 @@ class NQLearner:
         load_module_state(self.mixer, from_pymarl_mixer_names(mixer_state), MIXER_FILE)
         self.update_targets()
         if with_optimizer:
-            # The optimizer's parameters follow the mixer's names: nmix.Mixer's order, or ours (the original PyMARL's).
-            order = pymarl_parameter_order(self.trained_networks())
-            order = inverse(order) if uses_nmix_names(mixer_state) else list(range(len(order)))
-            saved = read_pymarl_file(directory, OPTIMIZER_FILE)
+            settings = [{key: value for key, value in group.items() if key != "params"}
+                        for group in self.optimiser.param_groups]
             try:
-                state = reorder_optimizer_state(saved, order)
-                check_optimizer_kind(state, self.args.optimizer)
-                settings = [{key: value for key, value in group.items() if key != "params"}
-                            for group in self.optimiser.param_groups]
-                self.optimiser.load_state_dict(state)
+                self.optimiser.load_state_dict(optimizer_state_from_pymarl(
+                    read_pymarl_file(directory, OPTIMIZER_FILE), self.trained_networks(), mixer_state, self.args.optimizer))
             except (ValueError, KeyError, IndexError) as error:
                 raise ValueError(f"{OPTIMIZER_FILE} does not fit this learner's optimizer ({error})") from None
             for group, setting in zip(self.optimiser.param_groups, settings):

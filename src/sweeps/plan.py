@@ -12,7 +12,7 @@ import sys
 
 from main import prepare_config, split_argv
 from sweeps.grid import format_value, parse_grid, point_label, run_name
-from sweeps.records import is_complete, latest_checkpoint, sweep_runs
+from sweeps.records import is_complete, sweep_checkpoints, sweep_runs
 from utils.checkpoint import CheckpointError, saved_steps
 from utils.config import ConfigError, scenario_name
 
@@ -58,7 +58,7 @@ def plan_points(argv):
         grid = parse_grid(alg, env, tokens)
     except ValueError as error:
         raise ConfigError(str(error)) from None
-    runs_by_path, points = {}, []
+    records, points = {}, []
     for point in grid.points():
         label = point_label(point)
         point_tokens = [f"{key}={format_value(value)}" for key, value in point]
@@ -72,10 +72,11 @@ def plan_points(argv):
         if not any(token.startswith("save_model=") for token in grid.fixed):
             tags.append("save_model=True")  # so that an interrupted point resumes
         results = config["local_results_path"]
-        if results not in runs_by_path:
-            runs_by_path[results] = sweep_runs(results, sweep_name)
-        checkpoint = latest_checkpoint(results, sweep_name, label)
-        if is_complete(runs_by_path[results].get(label, [])) or (
+        if results not in records:  # read once per results folder
+            records[results] = sweep_runs(results, sweep_name), sweep_checkpoints(results, sweep_name)
+        runs, checkpoints = records[results]
+        checkpoint = checkpoints.get(label)
+        if is_complete(runs.get(label, [])) or (
                 checkpoint is not None and saved_steps(checkpoint)[-1] >= config["t_max"]):
             action = "skip"  # complete, or trained to t_max and stopped before its record said so
         elif checkpoint is not None:

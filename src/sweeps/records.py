@@ -58,16 +58,21 @@ def final_test_value(info):
     return None
 
 
-def latest_checkpoint(results_path, sweep_name, point):
-    """The model directory of ``point``'s runs with the most recent saved step, or None."""
-    best, best_time = None, -1.0
+def final_of(point_runs):
+    """``(metric, value)`` of a point's last completed run (see :func:`final_test_value`), or None."""
+    finished = [run for run in point_runs if run["status"] == "COMPLETED"]
+    return final_test_value(finished[-1]["info"]) if finished else None
+
+
+def sweep_checkpoints(results_path, sweep_name):
+    """``{sweep_point: model directory}`` of the sweep's runs, each point's most recently saved one."""
+    latest = {}
     for meta_path in glob.glob(os.path.join(results_path, "models", "*", "*", "meta.json")):
-        meta = _read_json(meta_path)
-        config = (meta or {}).get("config", {})
-        if config.get("sweep_name") != sweep_name or config.get("sweep_point") != point:
+        config = (_read_json(meta_path) or {}).get("config", {})
+        if config.get("sweep_name") != sweep_name:
             continue
-        model_dir = os.path.dirname(os.path.dirname(meta_path))
         modified = os.path.getmtime(meta_path)
-        if modified > best_time:
-            best, best_time = model_dir, modified
-    return best
+        point = config.get("sweep_point")
+        if point not in latest or modified > latest[point][1]:
+            latest[point] = (os.path.dirname(os.path.dirname(meta_path)), modified)
+    return {point: model_dir for point, (model_dir, _) in latest.items()}

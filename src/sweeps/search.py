@@ -28,7 +28,7 @@ from main import split_argv
 from sweeps.grid import format_value, parse_grid, split_top_level
 from sweeps.launch import ray_session, run_points
 from sweeps.plan import plan_points, sweep_options, with_tokens
-from sweeps.records import final_test_value, sweep_runs
+from sweeps.records import final_of, sweep_runs
 from sweeps.tasks import COMPLETE_CODES
 from utils.config import ConfigError, parse_value
 
@@ -79,11 +79,12 @@ def trial_argv(head, tokens, params):
 def trial_objective(points):
     """Mean final test win rate (test return for envs without wins) over the trial's points;
     None if one is not complete."""
-    finals = []
+    records, finals = {}, []
     for point in points:
-        runs = sweep_runs(point.config["local_results_path"], point.config["sweep_name"]).get(point.label, [])
-        finished = [run for run in runs if run["status"] == "COMPLETED"]
-        final = final_test_value(finished[-1]["info"]) if finished else None
+        results = point.config["local_results_path"]
+        if results not in records:
+            records[results] = sweep_runs(results, point.config["sweep_name"])
+        final = final_of(records[results].get(point.label, []))
         if final is None:
             return None
         finals.append(final[1])

@@ -112,6 +112,16 @@ def pymarl_files(agent, mixer, optimizer, trained_networks):
     }
 
 
+def optimizer_state_from_pymarl(saved, trained_networks, mixer_state, kind):
+    """A saved ``opt.th`` in our optimizer's parameter order: the order its ``mixer.th``'s names
+    imply (nmix.Mixer's, or ours, the original PyMARL's); a ValueError unless it is a ``kind``
+    optimizer's state with one parameter group."""
+    order = pymarl_parameter_order(trained_networks)
+    state = reorder_optimizer_state(saved, inverse(order) if uses_nmix_names(mixer_state) else range(len(order)))
+    check_optimizer_kind(state, kind)
+    return state
+
+
 def read_pymarl_file(directory, name):
     """The object saved in ``<directory>/<name>``; a ValueError naming the file if it is unreadable."""
     path = os.path.join(directory, name)
