@@ -12,7 +12,7 @@ from modules.mixers.qmix import QMixer
 from modules.mixers.vdn import VDNMixer
 from sparse import SparseTrainer
 from sparse.topology import TopologySchedule, evolve_layer, grow_at_random, grow_by_gradient
-from sparse_setup import make_learner, random_batch, sparse_args
+from sparse_setup import make_args, make_learner, random_batch, sparse_args
 from utils.checkpoint import CheckpointError
 
 
@@ -68,6 +68,28 @@ def test_target_networks_carry_the_masks_before_and_after_target_copies():
     assert masked_positions_are_zero(learner.sparse, target_weights(learner))
     for name, weight in learner.sparse.weights.items():
         assert torch.equal(weight, target_weights(learner)[name])
+
+
+def test_fan_in_scaling_gives_sparse_units_the_dense_initial_variance_and_the_targets_the_same_weights():
+    def built(args):
+        torch.manual_seed(3)  # the same initial weights for the three
+        return make_learner(args)
+
+    dense_scale = built(sparse_args(sparsity=0.9, seed=3))
+    fan_in = built(sparse_args(sparsity=0.9, seed=3, init_scale="fan_in"))
+    dense = built(make_args(seed=3))
+    for name, weight in fan_in.sparse.weights.items():
+        mask = fan_in.sparse.masks[name]
+        assert torch.equal(mask, dense_scale.sparse.masks[name]) and torch.equal(weight != 0, mask > 0)
+        active_fan_in = mask.sum(1)
+        expected = dense_scale.sparse.weights[name] * (weight.shape[1] / active_fan_in.clamp(min=1)).sqrt()[:, None]
+        assert torch.allclose(weight, expected)
+        assert torch.equal(weight, target_weights(fan_in)[name])
+    # per unit, the summed squared weights (the variance a unit passes on) are the dense layer's, not d times it
+    rnn = "agent.rnn.weight_hh"
+    dense_energy = float(dict(dense.mac.agent.named_parameters())["rnn.weight_hh"].pow(2).sum())
+    assert float(fan_in.sparse.weights[rnn].pow(2).sum()) == pytest.approx(dense_energy, rel=0.1)
+    assert float(dense_scale.sparse.weights[rnn].pow(2).sum()) == pytest.approx(0.1 * dense_energy, rel=0.1)
 
 
 def test_topology_updates_keep_nonzero_counts_and_grow_at_zero():

@@ -43,8 +43,10 @@ def sweep_records(results, sweep_name):
         config = read_json(config_path)
         if config["sweep_name"] == sweep_name:
             run = read_json(os.path.join(os.path.dirname(config_path), "run.json"))
-            info = read_json(os.path.join(os.path.dirname(config_path), "info.json"))
-            assert info["sweep"] == {"name": sweep_name, "point": config["sweep_point"]}
+            info_path = os.path.join(os.path.dirname(config_path), "info.json")
+            # Sacred writes info.json at its first heartbeat: a run killed (-9) before it has none
+            if run["status"] == "COMPLETED" or os.path.exists(info_path):
+                assert read_json(info_path)["sweep"] == {"name": sweep_name, "point": config["sweep_point"]}
             records.setdefault(config["sweep_point"], []).append(run["status"])
     return records
 

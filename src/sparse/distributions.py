@@ -13,6 +13,8 @@ of its real-valued share (largest-remainder rounding).
 
 import math
 
+from utils.config import ConfigError
+
 DISTRIBUTIONS = ("uniform", "erk")
 
 
@@ -54,4 +56,41 @@ def nonzero_counts(shapes, sparsity, distribution):
         if counts[name] < sizes[name]:
             counts[name] += 1
             missing -= 1
+    return counts
+
+
+def network_counts(shapes, sparsity, distribution, network_sparsity):
+    """Exact nonzero count per layer when ``network_sparsity`` ``{network: sparsity}`` fixes
+    some networks' sparsity and the rest share the remainder of the overall budget.
+
+    Layers are named ``<network>.<parameter>``. Each named network's layers, and the rest
+    together, are shared out by ``distribution``. Raises a ConfigError naming the problem when
+    a name is no network's, no network is left to take the remainder, or the remainder
+    is not a sparsity in [0, 1).
+    """
+    if not network_sparsity:
+        return nonzero_counts(shapes, sparsity, distribution)
+    network_of = {name: name.split(".", 1)[0] for name in shapes}
+    networks = sorted(set(network_of.values()))
+    unknown = sorted(set(network_sparsity) - set(networks))
+    if unknown:
+        raise ConfigError(f"sparse.network_sparsity names {', '.join(unknown)}, not a masked network "
+                         f"(the masked networks are: {', '.join(networks)})")
+    rest = {name: shape for name, shape in shapes.items() if network_of[name] not in network_sparsity}
+    if not rest:
+        raise ConfigError("sparse.network_sparsity names every masked network: leave at least one out "
+                         "to take the rest of sparse.sparsity's budget")
+    sizes = {name: math.prod(shape) for name, shape in shapes.items()}
+    counts = {}
+    for network, network_value in network_sparsity.items():
+        layers = {name: shape for name, shape in shapes.items() if network_of[name] == network}
+        counts.update(nonzero_counts(layers, network_value, distribution))
+    rest_nonzeros = round((1.0 - sparsity) * sum(sizes.values())) - sum(counts.values())
+    rest_size = sum(sizes[name] for name in rest)
+    rest_sparsity = 1.0 - rest_nonzeros / rest_size
+    if not 0.0 <= rest_sparsity < 1.0:
+        raise ConfigError(f"sparse.network_sparsity {dict(network_sparsity)} leaves the other networks "
+                         f"({', '.join(sorted({network_of[name] for name in rest}))}) a sparsity of "
+                         f"{rest_sparsity:.3f} to meet sparse.sparsity {sparsity}; it must lie in [0, 1)")
+    counts.update(nonzero_counts(rest, rest_sparsity, distribution))
     return counts

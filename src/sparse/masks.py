@@ -12,6 +12,7 @@ import torch
 from utils.config import ConfigError
 
 MASK_INITS = ("random", "magnitude")
+WEIGHT_SCALES = ("dense", "fan_in")
 
 
 def _matches(layer_name, weight_name):
@@ -67,3 +68,17 @@ def initial_mask(weight, n_active, init, generator):
     if init == "random":
         return random_mask(weight, n_active, generator)
     return magnitude_mask(weight, n_active)
+
+
+def scale_to_active_fan_in(weight, mask):
+    """Multiply each output unit's active weights by ``sqrt(fan_in / active fan_in)``.
+
+    A layer initialised for its dense fan-in and then masked to density d passes on only
+    about d of its input variance; scaling each row (an output unit: a row of a ``Linear``
+    weight, a gate row of a GRU matrix) by the square root of its dense over its active
+    fan-in restores the dense initialisation's variance per unit (Evci et al. 2022,
+    "Gradient flow in sparse neural networks"). Rows with no active input stay zero.
+    """
+    active_fan_in = mask.flatten(1).sum(1)
+    scale = torch.where(active_fan_in > 0, weight[0].numel() / active_fan_in.clamp(min=1.0), 1.0).sqrt()
+    weight.mul_(scale.view(-1, *[1] * (weight.dim() - 1)))

@@ -18,9 +18,9 @@ and after each topology update, and a hard copy of masked weights copies their z
 
 import torch
 
-from sparse.distributions import nonzero_counts
+from sparse.distributions import network_counts
 from sparse.flops import forward_flops, infer_flops_ratio, per_transition_flops, train_flops_ratio
-from sparse.masks import initial_mask, maskable_weights
+from sparse.masks import initial_mask, maskable_weights, scale_to_active_fan_in
 from sparse.topology import GROW_RULES, TopologySchedule, evolve_layer, reset_optimizer_state
 from utils.checkpoint import CheckpointError
 
@@ -47,8 +47,10 @@ class SparseTrainer:
         self.generator = torch.Generator().manual_seed(args.seed)
         self.weights = maskable_weights(self.online, config.dense_layers)
         self.target_weights = self._find_target_weights(networks)
-        counts = nonzero_counts({name: tuple(w.shape) for name, w in self.weights.items()},
-                                config.sparsity, config.distribution)
+        counts = network_counts({name: tuple(w.shape) for name, w in self.weights.items()},
+                                config.sparsity, config.distribution,
+                                {network: value for network, value in vars(config.network_sparsity).items()
+                                 if value is not None})
         self.masks = {
             name: initial_mask(weight, counts[name], config.init, self.generator)
             for name, weight in self.weights.items()
@@ -61,6 +63,17 @@ class SparseTrainer:
         self.topology_due = False
         self.dense_grads = {}
         self.apply_masks()
+        if config.init_scale == "fan_in":
+            self._scale_initial_weights()
+
+    @torch.no_grad()
+    def _scale_initial_weights(self):
+        """``init_scale: fan_in``: the initial active weights scaled to each unit's active fan-in
+        (:func:`sparse.masks.scale_to_active_fan_in`), and the targets given the same weights."""
+        for name, weight in self.weights.items():
+            scale_to_active_fan_in(weight, self.masks[name])
+            if name in self.target_weights:
+                self.target_weights[name].copy_(weight)
 
     def _find_target_weights(self, networks):
         """``{qualified name: target parameter}`` for masked weights whose network has a target."""

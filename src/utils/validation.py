@@ -131,17 +131,22 @@ def validate_sparse(sparse):
     """Values of the ``sparse`` block; ``dense_layers`` names are checked against the networks
     when they are built (:func:`sparse.masks.maskable_weights`)."""
     from sparse.distributions import DISTRIBUTIONS
-    from sparse.masks import MASK_INITS
+    from sparse.masks import MASK_INITS, WEIGHT_SCALES
     from sparse.topology import DROP_SCHEDULES, METHODS
 
     _require(0.0 <= sparse["sparsity"] < 1.0, f"sparse.sparsity must lie in [0, 1), got {sparse['sparsity']}")
     for key, allowed in (("distribution", DISTRIBUTIONS), ("method", METHODS),
-                         ("drop_schedule", DROP_SCHEDULES), ("init", MASK_INITS)):
+                         ("drop_schedule", DROP_SCHEDULES), ("init", MASK_INITS),
+                         ("init_scale", WEIGHT_SCALES)):
         _require(sparse[key] in allowed, f"sparse.{key} '{sparse[key]}' is not one of: {', '.join(allowed)}")
     _require(sparse["update_interval"] > 0, f"sparse.update_interval must be positive, got {sparse['update_interval']}")
     _require(0.0 <= sparse["drop_fraction"] <= 1.0,
              f"sparse.drop_fraction must lie in [0, 1], got {sparse['drop_fraction']}")
     _require(0.0 <= sparse["stop_fraction"] <= 1.0,
              f"sparse.stop_fraction must lie in [0, 1], got {sparse['stop_fraction']}")
+    for network, value in sparse["network_sparsity"].items():
+        is_sparsity = isinstance(value, (int, float)) and not isinstance(value, bool) and 0.0 <= value < 1.0
+        _require(value is None or is_sparsity,
+                 f"sparse.network_sparsity.{network} must be null or lie in [0, 1), got {value!r}")
     _require(all(isinstance(name, str) for name in sparse["dense_layers"]),
              f"sparse.dense_layers must be a list of layer names, got {sparse['dense_layers']}")
