@@ -21,6 +21,8 @@ def prepare(alg, *overrides):
     ("sparse.drop_schedule=linear", "sparse.drop_schedule 'linear' is not one of: cosine, constant"),
     ("sparse.init=lottery", "sparse.init 'lottery' is not one of: random, magnitude"),
     ("sparse.init_scale=he", "sparse.init_scale 'he' is not one of: dense, fan_in"),
+    ("sparse.network_sparsity.agent=1.0", r"sparse.network_sparsity.agent must be null or lie in \[0, 1\), got 1.0"),
+    ("sparse.network_sparsity.critic=0.5", "unknown config key 'critic'"),
     ("sparse.update_interval=0", "sparse.update_interval must be positive"),
     ("sparse.drop_fraction=1.5", r"sparse.drop_fraction must lie in \[0, 1\]"),
     ("sparse.stop_fraction=2", r"sparse.stop_fraction must lie in \[0, 1\]"),

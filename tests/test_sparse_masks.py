@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from sparse.distributions import erk_densities, nonzero_counts
+from sparse.distributions import erk_densities, network_counts, nonzero_counts
 from sparse.masks import magnitude_mask, maskable_weights
 from sparse_setup import make_learner, sparse_args
 from utils.config import ConfigError
@@ -86,6 +86,37 @@ def test_erk_redistributes_again_when_the_first_pass_pushes_another_layer_over_o
     densities = erk_densities(shapes, 0.5)
     assert densities["a"] == 1.0 and densities["b"] == 1.0
     assert sum(nonzero_counts(shapes, 0.5, "erk").values()) == round(0.5 * (8 + 24 + 40000))
+
+
+@pytest.mark.parametrize("distribution", ["uniform", "erk"])
+def test_a_network_given_its_own_sparsity_leaves_the_others_the_rest_of_the_budget(distribution):
+    shapes = {"agent.a": (64, 86), "agent.b": (192, 64), "mixer.c": (64, 72), "mixer.d": (32, 64)}
+    counts = network_counts(shapes, 0.9, distribution, {"agent": 0.88})
+    sizes = {name: math.prod(shape) for name, shape in shapes.items()}
+    agent = sum(counts[name] for name in shapes if name.startswith("agent."))
+    assert agent == round(0.12 * (sizes["agent.a"] + sizes["agent.b"]))
+    assert sum(counts.values()) == round(0.1 * sum(sizes.values()))  # the total budget is kept
+    assert network_counts(shapes, 0.9, distribution, {}) == nonzero_counts(shapes, 0.9, distribution)
+
+
+@pytest.mark.parametrize("network_sparsity, message", [
+    ({"agent": 0.5}, r"leaves the other networks \(mixer\) a sparsity of 1.4\d\d to meet sparse.sparsity 0.9"),
+    ({"agent": 0.9, "mixer": 0.9}, "names every masked network: leave at least one out"),
+    ({"central_agent": 0.5}, r"names central_agent, not a masked network \(the masked networks are: agent, mixer\)"),
+])
+def test_an_impossible_network_budget_is_a_config_error_naming_it(network_sparsity, message):
+    with pytest.raises(ConfigError, match=message):
+        make_learner(sparse_args(sparsity=0.9, network_sparsity=network_sparsity))
+
+
+def test_the_agent_denser_and_the_mixer_sparser_on_3m():
+    trainer = make_learner(sparse_args(sparsity=0.9, network_sparsity={"agent": 0.86})).sparse
+    def sparsity_of(network):
+        weights = [w for name, w in trainer.weights.items() if name.startswith(network + ".")]
+        return 1.0 - sum(int(torch.count_nonzero(w)) for w in weights) / sum(w.numel() for w in weights)
+    assert sparsity_of("agent") == pytest.approx(0.86, abs=1e-4)
+    assert sparsity_of("mixer") == pytest.approx(0.9555, abs=1e-3)
+    assert trainer.sparsity() == pytest.approx(0.9, abs=1e-4)
 
 
 def test_dense_layers_stay_dense_and_the_rest_carry_the_sparsity():
