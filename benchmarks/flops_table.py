@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 from envs.smax import SMAXCore  # noqa: E402
-from run import build_learner as run_build_learner  # noqa: E402
+from run.build import build_learner as run_build_learner  # noqa: E402
 from utils.config import layered_config, merge_layer, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
@@ -34,7 +34,7 @@ MAST_ALGS = ("mast_qmix", "mast_vdn", "mast_ow_qmix", "mast_cw_qmix", "mast_res_
 
 def build_learner(env_info, sparse, alg="rigl_qmix"):
     config = merge_layer(layered_config(alg, "smax"), {"sparse": sparse}, "benchmark", allow_new_keys=False)
-    config.update(env_info, seed=0)
+    config["seed"] = 0
     return run_build_learner(to_namespace(config), env_info, Logger(get_console_logger()))
 
 

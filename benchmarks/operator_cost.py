@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 from components.random_episodes import random_episode_batch  # noqa: E402
 from envs.smax import SMAXCore  # noqa: E402
 from learners.targets import TargetBuilder  # noqa: E402
-from run import build_learner, copy_env_shapes  # noqa: E402
+from run.build import build_learner  # noqa: E402
 from utils.config import layered_config, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
@@ -42,9 +42,7 @@ def median_ms(function, repeats):
 def config_and_env(alg, map_name, **overrides):
     args = to_namespace({**layered_config(alg, "smax"), **overrides})
     args.device, args.seed = "cpu", 0
-    env_info = SMAXCore(map_name, 100, 10.0, 1.0, normalize_state=True).env_info()
-    copy_env_shapes(args, env_info)
-    return args, env_info
+    return args, SMAXCore(map_name, 100, 10.0, 1.0, normalize_state=True).env_info()
 
 
 def wqmix_update_cost(options):

@@ -22,14 +22,14 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 from components.random_episodes import SMAX_3M_ENV_INFO, random_episode_batch  # noqa: E402
-from run import build_learner as run_build_learner  # noqa: E402
+from run.build import build_learner as run_build_learner  # noqa: E402
 from utils.config import layered_config, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
 
 def build_learner(alg):
     config = layered_config(alg, "smax")
-    config.update(SMAX_3M_ENV_INFO, seed=0)
+    config["seed"] = 0
     return run_build_learner(to_namespace(config), SMAX_3M_ENV_INFO, Logger(get_console_logger()))
 
 

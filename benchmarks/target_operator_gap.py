@@ -36,13 +36,11 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
-from components.episode_batch import build_scheme  # noqa: E402
 from learners.targets import TargetBuilder  # noqa: E402
-from run import build_learner, copy_env_shapes  # noqa: E402
-from runners import REGISTRY as RUNNER_REGISTRY  # noqa: E402
+from run.build import build_runner_and_learner  # noqa: E402
+from run.state import open_checkpoint, restore_run_state  # noqa: E402
 from utils.config import CONFIG_DIR, load_yaml, merge_layer, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
-from utils.run_state import open_checkpoint, restore_run_state  # noqa: E402
 
 
 def load_run(models_dir, load_step):
@@ -53,12 +51,8 @@ def load_run(models_dir, load_step):
     args = to_namespace(merge_layer(defaults, checkpoint.meta["config"], "the checkpoint", allow_new_keys=True))
     args.device = "cpu"
     logger = Logger(get_console_logger())
-    runner = RUNNER_REGISTRY[args.runner](args, logger)
-    env_info = runner.get_env_info()
-    copy_env_shapes(args, env_info)
-    learner = build_learner(args, env_info, logger)
+    runner, learner = build_runner_and_learner(args, logger)
     restore_run_state(checkpoint, args, {"learner": learner}, logger.console_logger)
-    runner.setup(*build_scheme(env_info), learner.mac)
     runner.t_env = checkpoint.step
     return args, runner, learner, checkpoint.step
 

@@ -19,6 +19,7 @@ directory: both run as separate processes, interleaved (A, B, A, B, ...) for
 """
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -75,7 +76,8 @@ def measure(src, steps, main_argv):
     import torch
 
     import main as entry
-    import run as training
+    # the training loop: src/run/loop.py, or src/run.py in checkouts before the run package
+    training = importlib.import_module("run.loop" if os.path.isdir(os.path.join(src, "run")) else "run")
     from components import BUFFER_REGISTRY
     from learners import REGISTRY as LEARNER_REGISTRY
     from runners import REGISTRY as RUNNER_REGISTRY

@@ -17,7 +17,11 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated", categor
 from sacred import SETTINGS, Experiment  # noqa: E402
 from sacred.utils import apply_backspaces_and_linefeeds  # noqa: E402
 
+from envs import PREFLIGHT_CHECKS  # noqa: E402
 from envs.sc2 import SMACUnavailableError  # noqa: E402
+from run.loop import run  # noqa: E402
+from run.state import check_resume  # noqa: E402
+from run.validation import validate_config  # noqa: E402
 from runners.env_backends import WorkerError  # noqa: E402
 from utils.checkpoint import CheckpointError  # noqa: E402
 from utils.config import ConfigError, check_types, layered_config, merge_layer, parse_value  # noqa: E402
@@ -25,7 +29,6 @@ from utils.interrupt import TrainingInterrupted  # noqa: E402
 from utils.logging import TrackingError, get_console_logger  # noqa: E402
 from utils.mongo_record import ResilientMongoObserver  # noqa: E402
 from utils.observers import ObserverError, build_observers  # noqa: E402
-from utils.run_state import check_resume  # noqa: E402
 
 DATABASE_RECORD_INCOMPLETE = 3  # exit code: the run completed, its files are whole, MongoDB's record is not
 
@@ -83,10 +86,6 @@ def prepare_config(argv):
     declared = layered_config(alg, env)
     config = merge_layer(declared, parse_overrides(sacred_argv), "the 'with' overrides", allow_new_keys=False)
     check_types(declared, config)
-
-    from envs import PREFLIGHT_CHECKS
-    from utils.validation import validate_config
-
     validate_config(config)
     PREFLIGHT_CHECKS[config["env"]](**config["env_args"])
     if config["checkpoint_path"] and not config["evaluate"]:
@@ -104,8 +103,6 @@ def build_experiment(config, console_logger):
 
     @experiment.main
     def sacred_main(_run, _config, _log):
-        from run import run
-
         leave_at_once = False
         try:
             run(_run, dict(_config), _log)
@@ -153,14 +150,14 @@ def main(argv):
         print(f"error: {error}", file=sys.stderr)
         return 2
     try:
-        run = experiment.run_commandline(sacred_argv)
+        sacred_run = experiment.run_commandline(sacred_argv)
     except TrainingInterrupted as interrupt:  # Sacred recorded the run as INTERRUPTED; the line is printed
         return 128 + interrupt.signum
     except KeyboardInterrupt:
         print("error: stopped at once (Ctrl-C before training began, or a second signal); checkpoints saved "
               "before it are intact", file=sys.stderr)
         return 128 + signal.SIGINT
-    if run is None or run.status != "COMPLETED":
+    if sacred_run is None or sacred_run.status != "COMPLETED":
         return 1
     return 0 if database_record_complete(experiment) else DATABASE_RECORD_INCOMPLETE
 

@@ -4,11 +4,11 @@ random episode batches, without any environment."""
 import torch
 
 from components.random_episodes import SMAX_3M_ENV_INFO, random_episode_batch
-from run import build_learner
+from run.build import build_learner
 from utils.config import layered_config, merge_layer, to_namespace
 from utils.logging import Logger, get_console_logger
 
-# As run.py does with the default torch_threads: small matmuls stall with two threads on these machines.
+# As the run does with the default torch_threads: small matmuls stall with two threads on these machines.
 torch.set_num_threads(1)
 
 
@@ -28,7 +28,7 @@ def sparse_args(method="rigl", sparsity=0.9, mixer="qmix", seed=0, optimizer="ad
 
 
 def make_learner(args, logger=None):
-    """A learner (and its controller) built the way run.py builds them."""
+    """A learner (and its controller) built the way the run builds them (run/build.py)."""
     env_info = {key: getattr(args, key) for key in SMAX_3M_ENV_INFO}
     return build_learner(args, env_info, logger or Logger(get_console_logger()))
 

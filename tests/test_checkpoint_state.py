@@ -8,25 +8,26 @@ import numpy as np
 import pytest
 import torch
 
+import run.loop as training
 from components.episode_batch import EpisodeBatch
-from run import build_components
+from run.build import build_replay_buffer, build_runner_and_learner
+from run.state import LoopCounters, open_checkpoint, restore_run_state, run_parts, save_run_state
 from utils.checkpoint import CheckpointError
 from utils.config import layered_config, merge_layer, to_namespace
 from utils.logging import Logger, get_console_logger
-from utils.run_state import LoopCounters, open_checkpoint, restore_run_state, run_parts, save_run_state
 
 STEP = 123
 
 
 def make_run(results, checkpoint_path="", **overrides):
-    """The components of a small QMIX run on SMAX, as run.py builds them."""
+    """The components of a small QMIX run on SMAX, as the run builds them (run/build.py)."""
     layer = {"batch_size": 4, "batch_size_run": 2, "buffer_size": 8, "seed": 1, "local_results_path": results,
              "save_buffer": True, "checkpoint_path": checkpoint_path, **overrides}
     args = to_namespace(merge_layer(layered_config("qmix", "smax"), layer, "the test", allow_new_keys=False))
     args.device = "cpu"
     args.unique_token = "state_test"
-    runner, buffer, learner = build_components(args, Logger(get_console_logger()))
-    return args, run_parts(learner, runner, buffer, LoopCounters.fresh(args))
+    runner, learner = build_runner_and_learner(args, Logger(get_console_logger()))
+    return args, run_parts(learner, runner, build_replay_buffer(args), LoopCounters.fresh(args))
 
 
 def fill_buffer(buffer, episodes):
@@ -84,6 +85,19 @@ def test_every_part_comes_back_exactly(saved, tmp_path):
     rng_after_load = parts["rng"].state_dict()
     for name, part in parts.items():
         assert_same(part.state_dict() if name != "rng" else rng_after_load, expected[name], name)
+
+
+def test_an_evaluation_builds_no_replay_buffer(saved, tmp_path, monkeypatch):
+    root, _ = saved
+
+    def no_buffer(args):
+        raise AssertionError("an evaluation allocated a replay buffer")
+
+    monkeypatch.setattr(training, "build_replay_buffer", no_buffer)
+    args, _ = make_run(str(tmp_path), checkpoint_path=root, evaluate=True, test_nepisode=2)
+    logger = Logger(get_console_logger())
+    training.run_sequential(args, logger, open_checkpoint(args))
+    assert logger.latest("test_return_mean") is not None
 
 
 def test_other_map_is_named(saved, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 
 import main
 from utils.config import ConfigError, layered_config, merge_layer
-from utils.validation import validate_config
+from run.validation import validate_config
 
 # A few hundred env steps: 8 envs per runner call (SMAX's default), updates on 8 episodes from
 # the first call on, learner stats at every update, RigL topology updates at every update.

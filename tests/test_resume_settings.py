@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-import run as training
+import run.loop as training
 from cli_runs import model_dir, output_of, read_json, run_main, sacred_dir
 from main import prepare_config
 from utils.checkpoint import CheckpointError, write_checkpoint
 from utils.config import layered_config
-from utils.run_state import check_resume
+from run.state import check_resume
 
 STEP = 500
 

@@ -1,5 +1,5 @@
-"""The training loop: build everything from the config, then collect, store, learn, test,
-log and save until ``t_max`` environment steps."""
+"""The training loop: build the run's parts (:mod:`run.build`), then collect, store, learn,
+test, log and save until ``t_max`` environment steps; or, with ``evaluate``, test a checkpoint."""
 
 import datetime
 import math
@@ -12,17 +12,8 @@ import time
 import numpy as np
 import torch
 
-from components import BUFFER_REGISTRY
-from components.episode_batch import EpisodeBatch, build_scheme
-from controllers import REGISTRY as MAC_REGISTRY
-from learners import REGISTRY as LEARNER_REGISTRY
-from runners import REGISTRY as RUNNER_REGISTRY
-from utils.checkpoint import CheckpointError
-from utils.config import scenario_name, to_namespace
-from utils.interrupt import StopSignals, TrainingInterrupted
-from utils.logging import Logger
-from utils.progress import ProgressReporter, terminal_stream
-from utils.run_state import (
+from run.build import build_replay_buffer, build_runner_and_learner
+from run.state import (
     LoopCounters,
     is_latest,
     models_dir,
@@ -31,6 +22,11 @@ from utils.run_state import (
     run_parts,
     save_run_state,
 )
+from utils.checkpoint import CheckpointError
+from utils.config import scenario_name, to_namespace
+from utils.interrupt import StopSignals, TrainingInterrupted
+from utils.logging import Logger
+from utils.progress import ProgressReporter, terminal_stream
 
 
 def run(sacred_run, config, console_logger):
@@ -79,41 +75,6 @@ def seed_everything(seed):
     torch.manual_seed(seed)
 
 
-def build_learner(args, env_info, logger):
-    """The controller and learner for an env described by ``env_info``; needs no env.
-
-    The controller reads the scheme with its derived fields (one-hot actions), which a
-    one-step episode batch expands.
-    """
-    scheme, groups, preprocess = build_scheme(env_info)
-    full_scheme = EpisodeBatch(scheme, groups, 1, 1, preprocess).scheme
-    mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
-    return LEARNER_REGISTRY[args.learner](mac, full_scheme, logger, args)
-
-
-def copy_env_shapes(args, env_info):
-    """Copy the env's sizes (agents, actions, state, observation, episode limit) into ``args``."""
-    for key in ("n_agents", "n_actions", "state_shape", "obs_shape", "episode_limit"):
-        setattr(args, key, env_info[key])
-
-
-def build_components(args, logger):
-    """Runner, buffer, controller and learner, wired together."""
-    runner = RUNNER_REGISTRY[args.runner](args, logger)
-    env_info = runner.get_env_info()
-    copy_env_shapes(args, env_info)
-
-    scheme, groups, preprocess = build_scheme(env_info)
-    buffer_device = "cpu" if args.buffer_cpu_only else args.device
-    buffer = BUFFER_REGISTRY[args.buffer](
-        args, scheme, groups, args.episode_limit + 1, preprocess, buffer_device, np.random.default_rng(args.seed)
-    )
-    learner = build_learner(args, env_info, logger)
-    runner.setup(scheme, groups, preprocess, learner.mac)
-    learner.to(args.device)
-    return runner, buffer, learner
-
-
 def evaluate_sequential(args, runner, learner, logger, checkpoint):
     """``test_nepisode`` test episodes with the checkpoint's networks; logs and reports the
     win rate and return at the checkpoint's t_env."""
@@ -136,12 +97,12 @@ def n_test_runs(args, runner):
 def run_sequential(args, logger, checkpoint):
     """Train until ``t_max`` env steps (from ``checkpoint``'s state when resuming), or with
     ``evaluate`` only test the checkpoint."""
-    runner, buffer, learner = build_components(args, logger)
+    runner, learner = build_runner_and_learner(args, logger)
     try:
         if args.evaluate:
             evaluate_sequential(args, runner, learner, logger, checkpoint)
         else:
-            train_sequential(args, logger, checkpoint, runner, buffer, learner)
+            train_sequential(args, logger, checkpoint, runner, build_replay_buffer(args), learner)
     finally:
         runner.close_env()  # also on errors: a parallel runner's workers must not outlive the run
 

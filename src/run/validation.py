@@ -1,6 +1,20 @@
 """Checks of a fully layered config's values, run before any training work."""
 
+from components import BUFFER_REGISTRY
+from components.action_selectors import REGISTRY as SELECTOR_REGISTRY
+from components.dual_buffer import split_batch
 from components.schedules import in_env_steps
+from controllers import REGISTRY as MAC_REGISTRY
+from envs import REGISTRY as ENV_REGISTRY
+from envs import VECTOR_ENVS
+from learners import REGISTRY as LEARNER_REGISTRY
+from learners.targets import SOFT_MELLOWMAX_SCALES
+from modules.agents import REGISTRY as AGENT_REGISTRY
+from modules.mixers import REGISTRY as MIXER_REGISTRY
+from runners import REGISTRY as RUNNER_REGISTRY
+from sparse.distributions import DISTRIBUTIONS
+from sparse.masks import MASK_INITS, WEIGHT_SCALES
+from sparse.topology import DROP_SCHEDULES, METHODS
 from utils.config import ConfigError
 
 
@@ -19,17 +33,6 @@ def _choice(config, key, allowed):
 
 def validate_config(config):
     """Raise ConfigError naming the first bad value; the registries define what exists."""
-    from components import BUFFER_REGISTRY
-    from components.action_selectors import REGISTRY as SELECTOR_REGISTRY
-    from controllers import REGISTRY as MAC_REGISTRY
-    from envs import REGISTRY as ENV_REGISTRY
-    from envs import VECTOR_ENVS
-    from learners import REGISTRY as LEARNER_REGISTRY
-    from learners.targets import SOFT_MELLOWMAX_SCALES
-    from modules.agents import REGISTRY as AGENT_REGISTRY
-    from modules.mixers import REGISTRY as MIXER_REGISTRY
-    from runners import REGISTRY as RUNNER_REGISTRY
-
     _choice(config, "env", ENV_REGISTRY)
     _choice(config, "runner", RUNNER_REGISTRY)
     _require(config["runner"] != "vectorized" or config["env"] in VECTOR_ENVS,
@@ -117,8 +120,6 @@ def validate_lambda_schedule(schedule, t_max):
 
 def validate_dual_buffer(config):
     """Both parts of a dual-buffer batch must fit their buffers."""
-    from components.dual_buffer import split_batch
-
     on_policy, off_policy = split_batch(config["batch_size"], config["on_policy_fraction"])
     _require(on_policy <= config["on_policy_buffer_size"],
              f"on_policy_buffer_size ({config['on_policy_buffer_size']}) must hold the {on_policy} recent "
@@ -130,10 +131,6 @@ def validate_dual_buffer(config):
 def validate_sparse(sparse):
     """Values of the ``sparse`` block; ``dense_layers`` names are checked against the networks
     when they are built (:func:`sparse.masks.maskable_weights`)."""
-    from sparse.distributions import DISTRIBUTIONS
-    from sparse.masks import MASK_INITS, WEIGHT_SCALES
-    from sparse.topology import DROP_SCHEDULES, METHODS
-
     _require(0.0 <= sparse["sparsity"] < 1.0, f"sparse.sparsity must lie in [0, 1), got {sparse['sparsity']}")
     for key, allowed in (("distribution", DISTRIBUTIONS), ("method", METHODS),
                          ("drop_schedule", DROP_SCHEDULES), ("init", MASK_INITS),
