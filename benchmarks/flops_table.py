@@ -21,12 +21,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 from envs.smax import SMAXCore  # noqa: E402
 from run.build import build_learner as run_build_learner  # noqa: E402
+from sparse.distributions import DISTRIBUTIONS  # noqa: E402
 from utils.config import layered_config, merge_layer, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
 MAPS = ("3m", "2s3z", "3s5z")
 SPARSITIES = (0.9, 0.95)
-DISTRIBUTIONS = ("uniform", "erk")
 
 
 MAST_ALGS = ("mast_qmix", "mast_vdn", "mast_ow_qmix", "mast_cw_qmix", "mast_res_qmix")

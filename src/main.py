@@ -3,9 +3,9 @@
     python src/main.py --config=<alg> --env-config=<env> with key=value nested.key=value
 
 Config layers (later wins): config/default.yaml < config/envs/<env>.yaml <
-config/algs/<alg>.yaml < the ``with`` overrides. The layered config is checked (unknown
-keys, types, values, the env's simulator and map) before Sacred starts the run; a
-problem ends the program with one message naming it.
+config/algs/<alg>.yaml (after the alg files its ``base`` names) < the ``with`` overrides.
+The layered config is checked (unknown keys, types, values, the env's simulator and map)
+before Sacred starts the run; a problem ends the program with one message naming it.
 """
 
 import signal

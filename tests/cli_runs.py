@@ -1,5 +1,5 @@
-"""Tiny training runs of src/main.py in a subprocess, started the way a user starts them,
-for the tracking and checkpoint tests."""
+"""Tiny training runs of src/main.py in a subprocess, started the way a user starts them:
+the one place every CLI test builds, runs or starts its command (:func:`run_main`, :func:`start_main`)."""
 
 import json
 import os
@@ -25,21 +25,26 @@ def subprocess_env():
     return env
 
 
-def main_command(results, *overrides, config="qmix", env="smax"):
-    return [sys.executable, MAIN, f"--config={config}", f"--env-config={env}", "with", *TINY,
-            f"local_results_path={results}", *overrides]
+def main_command(results, *overrides, config="qmix", env="smax", tiny=True):
+    """``python src/main.py --config=<config> --env-config=<env> with TINY local_results_path=<results>
+    <overrides>``; ``tiny=False`` leaves TINY out (the config's own settings), ``results=None``
+    the results path (the config's own)."""
+    return [sys.executable, MAIN, f"--config={config}", f"--env-config={env}", "with", *(TINY if tiny else []),
+            *([] if results is None else [f"local_results_path={results}"]), *overrides]
 
 
-def run_main(results, *overrides, timeout=600, config="qmix", env="smax"):
-    """Run src/main.py to completion; returns the CompletedProcess (stdout and stderr as text)."""
-    return subprocess.run(main_command(results, *overrides, config=config, env=env), capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=subprocess_env())
+def run_main(results, *overrides, timeout=600, config="qmix", env="smax", tiny=True):
+    """Run src/main.py (:func:`main_command`) to completion; returns the CompletedProcess
+    (stdout and stderr as text). Every CLI test that waits for its run goes through here."""
+    return subprocess.run(main_command(results, *overrides, config=config, env=env, tiny=tiny), capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO, env=subprocess_env())
 
 
-def start_main(results, *overrides):
-    """Start src/main.py without waiting for it (output discarded)."""
-    return subprocess.Popen(main_command(results, *overrides), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd=REPO, env=subprocess_env())
+def start_main(results, *overrides, log=None):
+    """Start src/main.py without waiting for it; its stdout and stderr go to the open file
+    ``log`` (None: discarded)."""
+    return subprocess.Popen(main_command(results, *overrides), stdout=log or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT if log else subprocess.DEVNULL, cwd=REPO, env=subprocess_env())
 
 
 def output_of(result):

@@ -15,3 +15,6 @@ os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cluster: starts a two-node Ray cluster on 127.0.0.1 (CI runs it too)")
+    config.addinivalue_line("markers", "slow: starts src/main.py or src/sweep.py (a subprocess, or a training run in "
+                            "this process) or a MongoDB server outage, seconds to minutes each; "
+                            "-m 'not slow' skips them in the inner loop, CI runs them")

@@ -19,6 +19,8 @@ from cli_runs import (
     start_main,
 )
 
+pytestmark = pytest.mark.slow  # src/main.py subprocess runs, interrupted and resumed
+
 T_MAX = 800
 SAVING = ["save_model=True", "save_model_interval=150", "save_buffer=True"]
 PARTS = ("learner.pt", "runner.pt", "loop.pt", "buffer.pt", "rng.pt", "meta.json",

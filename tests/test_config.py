@@ -1,15 +1,10 @@
 """Config layering and the one-message errors for bad input."""
 
-import os
-import subprocess
-import sys
-
 import pytest
 
+from cli_runs import run_main
 from main import prepare_config
 from utils.config import ConfigError, layered_config
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_layers_apply_in_order_default_env_alg():
@@ -83,13 +78,10 @@ def test_sc2_without_smac_says_what_is_missing_and_how_to_install(monkeypatch, t
     assert "--env-config=smax" in message
 
 
-def run_main(*args):
-    return subprocess.run([sys.executable, os.path.join(REPO, "src", "main.py"), *args],
-                          capture_output=True, text=True, timeout=120)
-
-
+@pytest.mark.slow
 def test_main_reports_bad_input_in_one_line_without_traceback():
-    result = run_main("--config=qmix", "--env-config=smax", "with", "batch_size=6000")
+    # python src/main.py --config=qmix --env-config=smax with batch_size=6000
+    result = run_main(None, "batch_size=6000", tiny=False, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]

@@ -83,6 +83,7 @@ TINY_GYMMA = ["t_max=600", "test_interval=300", "log_interval=300", "runner_log_
               "learner_log_interval=300", "test_nepisode=4"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config, extra", [
     ("qmix", ["runner=episode", "env_args.key=lbforaging:Foraging-8x8-2p-3f-v3", "env_args.time_limit=50"]),
     ("qmix", ["runner=parallel", "env_args.key=rware:rware-tiny-2ag-v2", "env_args.time_limit=100"]),
@@ -94,6 +95,7 @@ def test_runs_train_on_gymma_envs(tmp_path, config, extra):
     assert "test_return_mean" in result.stdout
 
 
+@pytest.mark.slow
 def test_the_vectorized_runner_stays_smax_only(tmp_path):
     result = run_main(str(tmp_path), "runner=vectorized", env="gymma")
     assert result.returncode == 2

@@ -3,12 +3,13 @@ INTERRUPTED, one line with the checkpoint and the resume command, a non-zero exi
 
 import os
 import signal
-import subprocess
 import time
 
 import pytest
 
-from cli_runs import main_command, model_dir, read_json, sacred_dir, subprocess_env, REPO
+from cli_runs import model_dir, read_json, sacred_dir, start_main
+
+pytestmark = pytest.mark.slow  # each test stops a src/main.py subprocess mid-training
 
 
 def interrupted_run(results, signum, times=1, save_every=1000000):
@@ -16,9 +17,8 @@ def interrupted_run(results, signum, times=1, save_every=1000000):
     returns (exit code, output)."""
     log_path = os.path.join(results, "output.txt")
     with open(log_path, "w") as log:
-        process = subprocess.Popen(main_command(results, "t_max=1000000", "name=stopped", "save_model=True",
-                                                f"save_model_interval={save_every}", "save_buffer=True"),
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=subprocess_env())
+        process = start_main(results, "t_max=1000000", "name=stopped", "save_model=True",
+                             f"save_model_interval={save_every}", "save_buffer=True", log=log)
         deadline = time.time() + 300
         while time.time() < deadline:
             with open(log_path) as handle:

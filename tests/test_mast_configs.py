@@ -7,10 +7,14 @@ import os
 import tempfile
 
 import pytest
+import torch
 
 import main
-from utils.config import ConfigError, layered_config, merge_layer
+from components import BUFFER_REGISTRY
+from components.replay_buffer import ReplayBuffer
+from learners.targets import TargetBuilder
 from run.validation import validate_config
+from utils.config import ConfigError, layered_config, merge_layer
 
 # A few hundred env steps: 8 envs per runner call (SMAX's default), updates on 8 episodes from
 # the first call on, learner stats at every update, RigL topology updates at every update.
@@ -57,6 +61,7 @@ def train(results, config, *overrides, name="run"):
         return json.load(config_file), json.load(info)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", DENSE + MAST)
 def test_config_trains_on_smax_3m(config, tmp_path):
     run_config, info = train(str(tmp_path), config)
@@ -73,23 +78,62 @@ def test_config_trains_on_smax_3m(config, tmp_path):
         assert "sparsity" not in info
 
 
+def takes_double_q_max_targets(config, info, seen):
+    """The run's next-state values are the target Qs at the online network's greedy available
+    action (double Q's max), worked out here from the inputs of its first target build."""
+    target_qs, online_qs, avail_actions, values = seen["next_values"]
+    greedy = online_qs.masked_fill(avail_actions == 0, float("-inf")).argmax(dim=-1, keepdim=True)
+    by_hand = torch.gather(target_qs, -1, greedy).squeeze(-1)
+    by_hand = torch.where((avail_actions > 0).any(dim=-1), by_hand, torch.zeros_like(by_hand))
+    return config["double_q"] and torch.allclose(values, by_hand)
+
+
+def stores_in_one_plain_buffer(config, info, seen):
+    """The run built a single uniform ReplayBuffer (no recent-episode FIFO) and filled it."""
+    buffer = seen["buffer"]
+    return type(buffer) is ReplayBuffer and buffer.episodes_in_buffer >= 8
+
+
+def spy_on_the_run(monkeypatch):
+    """``{"next_values": (target Qs, online Qs, avail, values) of the run's first target build,
+    "buffer": the replay buffer it built}``, filled while the run trains."""
+    seen = {}
+    next_values = TargetBuilder.agent_next_values
+
+    def recording_next_values(self, target_qs, online_qs, avail_actions, *rest):
+        values = next_values(self, target_qs, online_qs, avail_actions, *rest)
+        seen.setdefault("next_values", (target_qs, online_qs, avail_actions, values))
+        return values
+
+    monkeypatch.setattr(TargetBuilder, "agent_next_values", recording_next_values)
+    for name, factory in list(BUFFER_REGISTRY.items()):
+        def recording_factory(*args, factory=factory):
+            seen["buffer"] = factory(*args)
+            return seen["buffer"]
+        monkeypatch.setitem(BUFFER_REGISTRY, name, recording_factory)
+    return seen
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("switch, check", [
-    ("sparse.enabled=False", lambda config, info: "sparsity" not in info),
-    ("target_operator=max", lambda config, info: config["target_operator"] == "max"),
-    ("td_lambda_schedule=[]", lambda config, info: set(info["td_lambda"]) == {0.6}),
-    ("buffer=episode", lambda config, info: config["buffer"] == "episode"),
-    ("td_lambda_schedule=[[0,0.6],[200,0.0]]", lambda config, info: info["td_lambda"][0] == 0.6
+    ("sparse.enabled=False", lambda config, info, seen: "sparsity" not in info),
+    ("target_operator=max", takes_double_q_max_targets),
+    ("td_lambda_schedule=[]", lambda config, info, seen: set(info["td_lambda"]) == {0.6}),
+    ("buffer=episode", stores_in_one_plain_buffer),
+    ("td_lambda_schedule=[[0,0.6],[200,0.0]]", lambda config, info, seen: info["td_lambda"][0] == 0.6
      and info["td_lambda"][-1] == 0.0 and info["td_lambda_T"][-1] >= 200),
 ])
-def test_each_mast_part_switches_off_alone(switch, check, tmp_path):
+def test_each_mast_part_switches_off_alone(switch, check, tmp_path, monkeypatch):
+    seen = spy_on_the_run(monkeypatch)
     config, info = train(str(tmp_path), "mast_qmix", switch)
-    assert check(config, info)
+    assert check(config, info, seen)
     others = {"sparse": config["sparse"]["enabled"], "target_operator": config["target_operator"],
               "buffer": config["buffer"], "td_lambda_schedule": config["td_lambda_schedule"]}
     assert sum(value != expected for value, expected in zip(others.values(), (
         True, "soft_mellowmax", "dual", [[0, 0.0], [500000, 0.6]]))) == 1  # only the switched part changed
 
 
+@pytest.mark.slow
 def test_a_mast_wqmix_run_resumes_from_its_checkpoint(tmp_path):
     """Central networks, sparse masks and both replay buffers go through a checkpoint."""
     results = str(tmp_path)

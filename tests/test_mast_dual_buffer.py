@@ -8,8 +8,8 @@ import torch
 from components import BUFFER_REGISTRY
 from components.dual_buffer import DualReplayBuffer, split_batch
 from components.episode_batch import EpisodeBatch
-from utils.config import ConfigError, layered_config, merge_layer, to_namespace
 from run.validation import validate_config
+from utils.config import ConfigError, layered_config, merge_layer, to_namespace
 
 SCHEME = {"reward": {"vshape": (1,)}, "obs": {"vshape": (2,), "group": "agents"}}
 GROUPS = {"agents": 2}

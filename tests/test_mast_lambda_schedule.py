@@ -8,8 +8,8 @@ import torch
 
 from components.schedules import PiecewiseConstantSchedule
 from learners.targets import TargetBuilder
-from utils.config import ConfigError, layered_config, merge_layer
 from run.validation import validate_config
+from utils.config import ConfigError, layered_config, merge_layer
 
 
 def test_each_value_holds_from_its_step_until_the_next():

@@ -4,15 +4,16 @@ says plainly that it is incomplete, without stalling and with exit code 3; never
 
 import datetime
 import os
-import subprocess
 import time
 
 import pymongo
 import pytest
 
-from cli_runs import main_command, sacred_dir, subprocess_env, REPO
+from cli_runs import REPO, sacred_dir, start_main
 from mongo_server import MongoServer
 from utils.mongo_record import CATCH_UP_DEADLINE_S, WRITE_TIMEOUT_S, ResilientMongoObserver
+
+pytestmark = pytest.mark.slow  # MongoDB server outages (write timeouts, a src/main.py subprocess)
 
 DB_NAME = "mast_outage_test"
 
@@ -87,9 +88,8 @@ def test_a_run_whose_server_dies_finishes_says_so_and_exits_3(server, tmp_path):
     results = str(tmp_path / "results")
     log_path = str(tmp_path / "output.txt")
     with open(log_path, "w") as log:
-        process = subprocess.Popen(main_command(results, "t_max=3000", "name=outage", f"mongo_url={server.url}",
-                                                f"mongo_db={DB_NAME}"),
-                                   stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=subprocess_env())
+        process = start_main(results, "t_max=3000", "name=outage", f"mongo_url={server.url}", f"mongo_db={DB_NAME}",
+                             log=log)
         deadline = time.time() + 300
         while "Recent stats" not in open(log_path).read():  # training has begun
             assert process.poll() is None and time.time() < deadline, open(log_path).read()[-3000:]

@@ -49,6 +49,7 @@ def pymarl_dir(saved_run, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_each_step_holds_pymarl_files_in_pymarl_layout(saved_run):
     step_dir, _ = saved_run
     learner_state = torch.load(os.path.join(step_dir, "learner.pt"), weights_only=False)
@@ -100,6 +101,7 @@ def evaluation_line(result):
     return line.split(" test episodes: ")[1]
 
 
+@pytest.mark.slow
 def test_a_directory_of_pymarl_files_is_evaluated_like_the_checkpoint(saved_run, pymarl_dir, tmp_path):
     step_dir, _ = saved_run
     ours = run_main(str(tmp_path / "ours"), "evaluate=True", "test_nepisode=8", "name=eval",
@@ -109,6 +111,7 @@ def test_a_directory_of_pymarl_files_is_evaluated_like_the_checkpoint(saved_run,
     assert evaluation_line(theirs) == evaluation_line(ours)  # the same networks, the same greedy episodes
 
 
+@pytest.mark.slow
 def test_training_starts_from_pymarl_files_at_their_step(pymarl_dir, tmp_path):
     step = int(os.listdir(pymarl_dir)[0])
     result = run_main(str(tmp_path), f"t_max={step + 300}", "name=warm", f"checkpoint_path={pymarl_dir}")
@@ -119,6 +122,7 @@ def test_training_starts_from_pymarl_files_at_their_step(pymarl_dir, tmp_path):
     assert min(info["loss_td_T"]) > step
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides, message", [
     (["evaluate=True", "env_args.map_name=2s3z"], "(PyMARL2's files) does not fit this run: agent.th network: size mismatch"),
     (["evaluate=True", "sparse.enabled=True"], "holds PyMARL2's files, which carry no sparse masks"),

@@ -61,6 +61,7 @@ def test_every_key_that_cannot_be_taken_is_named_at_once(tmp_path):
         "implemented here)")  # in the file's order (safe_dump sorts the keys)
 
 
+@pytest.mark.slow
 def test_a_pymarl_cw_qmix_file_trains_unchanged(tmp_path):
     path = yaml_file(tmp_path, "cw_qmix_pymarl", PYMARL_CW)
     result = run_main(str(tmp_path / "results"), "t_max=300", "runner=episode", "batch_size_run=1",

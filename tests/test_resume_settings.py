@@ -11,9 +11,9 @@ import pytest
 import run.loop as training
 from cli_runs import model_dir, output_of, read_json, run_main, sacred_dir
 from main import prepare_config
+from run.state import check_resume
 from utils.checkpoint import CheckpointError, write_checkpoint
 from utils.config import layered_config
-from run.state import check_resume
 
 STEP = 500
 
@@ -70,6 +70,7 @@ def test_settings_the_checkpoint_predates_are_noted(tmp_path):
                      "this run uses sm_scale='fixed'"]
 
 
+@pytest.mark.slow
 def test_a_resume_from_an_earlier_step_forks_and_keeps_the_later_steps(tmp_path):
     results = str(tmp_path)
     first = run_main(results, "t_max=500", "name=first", "save_model=True", "save_model_interval=200",
@@ -91,6 +92,7 @@ def test_a_resume_from_an_earlier_step_forks_and_keeps_the_later_steps(tmp_path)
     assert token != os.path.basename(root) and os.listdir(os.path.join(results, "models", token))
 
 
+@pytest.mark.slow
 def test_a_refused_resume_leaves_the_runs_outputs_untouched(tmp_path):
     results = str(tmp_path)
     root = saved_run(tmp_path)

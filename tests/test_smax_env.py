@@ -4,13 +4,19 @@ import numpy as np
 import pytest
 
 from envs.smax import SMAXEnv, SMAXVectorEnv
+from utils.config import layered_config
 
 STOP = 4  # SMAX's "stop" action: always available, even to a dead agent
 
 
+def smax_args(**changes):
+    """smax.yaml's env_args with the test's changes: the constructors have no defaults of their own."""
+    return {**layered_config("qmix", "smax")["env_args"], **changes}
+
+
 @pytest.fixture(scope="module")
 def env():
-    return SMAXEnv(map_name="3m", max_steps=12, reward_scale=10.0, seed=0)
+    return SMAXEnv(**smax_args(map_name="3m", max_steps=12, reward_scale=10.0), seed=0)
 
 
 def test_env_info_has_smac_keys(env):
@@ -35,7 +41,7 @@ def test_time_limit_ends_the_episode_at_exactly_max_steps(env):
 
 
 def test_vector_env_matches_the_time_limit_and_reward_scale():
-    vector = SMAXVectorEnv(2, seed=0, map_name="3m", max_steps=5, reward_scale=10.0)
+    vector = SMAXVectorEnv(2, seed=0, **smax_args(map_name="3m", max_steps=5, reward_scale=10.0))
     vector.reset()
     for step in range(5):
         obs, state, avail, reward, done, won, time_limit = vector.step(np.full((2, 3), STOP))
@@ -45,8 +51,8 @@ def test_vector_env_matches_the_time_limit_and_reward_scale():
 
 
 def test_normalized_state_lies_in_unit_interval_and_keeps_its_shape():
-    raw = SMAXEnv(map_name="2s3z", normalize_state=False, seed=4)
-    normalized = SMAXEnv(map_name="2s3z", normalize_state=True, seed=4)
+    raw = SMAXEnv(**smax_args(map_name="2s3z", normalize_state=False), seed=4)
+    normalized = SMAXEnv(**smax_args(map_name="2s3z", normalize_state=True), seed=4)
     raw.reset()
     normalized.reset()
     for _ in range(5):  # same seed, same actions: the same battle seen through both states

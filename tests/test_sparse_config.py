@@ -3,9 +3,9 @@
 import pytest
 
 from main import prepare_config
+from run.validation import validate_config
 from sparse_setup import make_args, make_learner, random_batch
 from utils.config import ConfigError, layered_config
-from run.validation import validate_config
 
 
 def prepare(alg, *overrides):

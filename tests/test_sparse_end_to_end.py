@@ -4,14 +4,14 @@ per-layer sparsity reach Sacred's info.json, and the checkpoint holds the masks.
 import glob
 import json
 import os
-import subprocess
-import sys
-import tempfile
 
 import pytest
 import torch
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from cli_runs import run_main
+
+pytestmark = pytest.mark.slow  # src/main.py subprocess runs
+
 TINY_RUN = [
     "t_max=600", "batch_size=8", "batch_size_run=4", "buffer_size=32", "test_nepisode=4", "test_interval=100000",
     "log_interval=200", "runner_log_interval=200", "learner_log_interval=100", "seed=3",
@@ -19,19 +19,10 @@ TINY_RUN = [
 ]
 
 
-def run_main(results, *overrides):
-    command = [sys.executable, os.path.join(REPO, "src", "main.py"), "--config=rigl_qmix", "--env-config=smax",
-               "with", *TINY_RUN, f"local_results_path={results}", *overrides]
-    # JAX's compilation cache, kept between test runs, saves most of a tiny run's time.
-    env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": os.path.join(tempfile.gettempdir(), "mast-tests-jax-cache"),
-           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO, env=env)
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     results = str(tmp_path_factory.mktemp("sparse_run"))
-    completed = run_main(results)
+    completed = run_main(results, *TINY_RUN, config="rigl_qmix", tiny=False)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return results
 
@@ -68,7 +59,7 @@ def test_the_checkpoint_holds_masks_that_match_its_weights(finished_run):
 
 
 def test_a_dense_layer_that_does_not_exist_stops_the_run_with_one_message(tmp_path):
-    completed = run_main(str(tmp_path), "sparse.dense_layers=['agent.fc3']")
+    completed = run_main(str(tmp_path), *TINY_RUN, "sparse.dense_layers=['agent.fc3']", config="rigl_qmix", tiny=False)
     output = completed.stdout + completed.stderr
     assert completed.returncode != 0
     assert "sparse.dense_layers entry 'agent.fc3' matches no weight matrix" in output

@@ -10,6 +10,8 @@ from modules.mixers.qmix import QMixer
 from sparse.flops import ForwardFlops, forward_flops, infer_flops_ratio, per_transition_flops, train_flops_ratio
 from sparse_setup import make_args, make_learner, random_batch, sparse_args
 
+ROLES = {"agent": "agent", "mixer": "mixer"}
+
 
 def small_agent():
     return RNNAgent(5, SimpleNamespace(rnn_hidden_dim=4, n_actions=3))
@@ -45,14 +47,14 @@ def test_unknown_layer_types_are_an_error_not_an_undercount():
 
 def test_ratios_follow_the_rigl_convention():
     agent, mixer = ForwardFlops(100.0, 10.0), ForwardFlops(50.0, 5.0)
-    transition = per_transition_flops({"agent": agent, "mixer": mixer}, n_agents=3)
+    transition = per_transition_flops({"agent": agent, "mixer": mixer}, ROLES, n_agents=3)
     assert transition == ForwardFlops(350.0, 35.0)
     assert infer_flops_ratio(agent) == 0.1
     assert train_flops_ratio(transition, transition, None) == pytest.approx((3 * 35 + 35) / (4 * 350))
     rigl = (3 * 35 * 100 + 2 * 35 + 350) / 101
     assert train_flops_ratio(transition, transition, 100) == pytest.approx((rigl + 35) / (4 * 350))
     # other forward-only passes: the agent once, the mixer 4 times
-    passes = per_transition_flops({"agent": agent, "mixer": mixer}, 3, {"agent": 1, "mixer": 4})
+    passes = per_transition_flops({"agent": agent, "mixer": mixer}, ROLES, 3, {"agent": 1, "mixer": 4})
     assert passes == ForwardFlops(300.0 + 4 * 50, 30.0 + 4 * 5)
     assert train_flops_ratio(transition, passes, None) == pytest.approx((3 * 35 + 50) / (3 * 350 + 500))
 
@@ -102,5 +104,5 @@ def test_declared_forward_only_passes_match_what_an_update_runs(alg):
             assert passes <= measured <= passes * 11 / 10, name
     unused = {name for name, kind in counts if kind == "forward_only"} - set(learner.forward_only_passes())
     assert not unused
-    trained = per_transition_flops(learner.sparse.network_flops(), learner.args.n_agents)
+    trained = per_transition_flops(learner.sparse.network_flops(), learner.sparse.roles, learner.args.n_agents)
     assert learner.sparse.flops_ratios()[0] < train_flops_ratio(trained, ForwardFlops(0.0, 0.0), None) + 0.05

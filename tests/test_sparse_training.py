@@ -2,12 +2,14 @@
 topology evolution keeps nonzero counts, RigL grows where the dense gradient is largest,
 and masks survive a save/load round trip."""
 
+import copy
 import math
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+from learners.networks import NetworkPair
 from modules.mixers.qmix import QMixer
 from modules.mixers.vdn import VDNMixer
 from sparse import SparseTrainer
@@ -128,10 +130,12 @@ def tiny_trainer(weight, mask, method="rigl", drop_fraction=0.5):
     layer = torch.nn.Linear(4, 4, bias=False)
     config = SimpleNamespace(enabled=True, sparsity=0.5, distribution="uniform", method=method, update_interval=1,
                              drop_fraction=drop_fraction, drop_schedule="constant", stop_fraction=1.0,
-                             init="random", dense_layers=[])
+                             init="random", init_scale="dense", dense_layers=[],
+                             network_sparsity=SimpleNamespace(agent=None, mixer=None))
     args = SimpleNamespace(sparse=config, t_max=100, n_agents=1, seed=0)
     optimizer = torch.optim.SGD(layer.parameters(), lr=0.0)
-    trainer = SparseTrainer({"agent": layer}, optimizer, args, forward_only_passes={"agent": 1})
+    pair = NetworkPair(layer, copy.deepcopy(layer), "agent")
+    trainer = SparseTrainer({"agent": pair}, optimizer, args, forward_only_passes={"agent": 1})
     with torch.no_grad():
         layer.weight.copy_(weight)
     trainer.masks["agent.weight"] = mask.clone()

@@ -74,6 +74,7 @@ def local_sweep(tmp_path_factory):
     return results, output
 
 
+@pytest.mark.slow
 def test_a_local_sweep_runs_every_point_tagged_with_the_sweep(local_sweep):
     results, output = local_sweep
     records = sweep_records(results, "four")
@@ -87,6 +88,7 @@ def test_a_local_sweep_runs_every_point_tagged_with_the_sweep(local_sweep):
     assert rows == {("| env_args.map_name=3m", "2"), ("| env_args.map_name=2s3z", "2")}
 
 
+@pytest.mark.slow
 def test_a_relaunch_skips_the_complete_points(local_sweep):
     results, _ = local_sweep
     result, output = run_sweep(results, "seed=[1,2]", "env_args.map_name=[3m,2s3z]", "sweep_name=four")
@@ -95,6 +97,7 @@ def test_a_relaunch_skips_the_complete_points(local_sweep):
     assert all(statuses == ["COMPLETED"] for statuses in sweep_records(results, "four").values())
 
 
+@pytest.mark.slow
 def test_a_bad_point_is_named_before_any_run(tmp_path):
     result, output = run_sweep(str(tmp_path), "seed=[1,2]", "lr=[0.001,-1.0]", "sweep_name=bad")
     assert result.returncode == 2, output[-3000:]
@@ -103,6 +106,7 @@ def test_a_bad_point_is_named_before_any_run(tmp_path):
     assert not os.path.exists(os.path.join(str(tmp_path), "sacred"))
 
 
+@pytest.mark.slow
 def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
     results = str(tmp_path)
     tokens = ["seed=[1,2]", "t_max=1600", "save_model_interval=400", "save_buffer=True", "sweep_name=killed"]
@@ -126,6 +130,7 @@ def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
     assert sorted(sweep_records(results, "killed")["seed=1"]) == ["COMPLETED", "RUNNING"]  # kill -9 leaves RUNNING
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_each_point_as_ctrl_c_stops_a_run(tmp_path):
     results = str(tmp_path)
     tokens = ["seed=[1]", "t_max=1000000", "save_model_interval=1000000", "sweep_name=stopped"]
@@ -144,6 +149,7 @@ def test_ctrl_c_stops_each_point_as_ctrl_c_stops_a_run(tmp_path):
     assert glob.glob(os.path.join(results, "models", "qmix_seed1_3m_*", "*", "learner.pt"))  # the final checkpoint
 
 
+@pytest.mark.slow
 def test_a_search_of_three_trials_prints_a_ready_best_configuration(tmp_path):
     result, output = run_sweep(str(tmp_path), "--search", "seed=[1]", "lr=loguniform(0.0001,0.01)",
                                "search_trials=3", "sweep_name=tune")
@@ -156,6 +162,7 @@ def test_a_search_of_three_trials_prints_a_ready_best_configuration(tmp_path):
     assert os.path.isfile(os.path.join(str(tmp_path), "sweeps", "tune", "optuna.db"))
 
 
+@pytest.mark.slow
 def test_a_malformed_search_space_is_one_line(tmp_path):
     result, output = run_sweep(str(tmp_path), "--search", "lr=loguniform(0.01,0.001)", "sweep_name=badspace")
     assert result.returncode == 2, output[-3000:]
@@ -167,6 +174,7 @@ def ray_processes():
     return set(subprocess.run(["pgrep", "-f", "ray"], capture_output=True, text=True).stdout.split())
 
 
+@pytest.mark.slow
 @pytest.mark.cluster
 def test_a_sweep_runs_on_a_two_node_ray_cluster(tmp_path):
     port = free_port()

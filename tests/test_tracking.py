@@ -11,6 +11,8 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from cli_runs import output_of, read_json, run_main, sacred_dir
 from mongo_server import MongoServer, free_port
 
+pytestmark = pytest.mark.slow  # src/main.py subprocess runs (one against a MongoDB server)
+
 DB_NAME = "mast_tracking_test"
 
 

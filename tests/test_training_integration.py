@@ -1,11 +1,12 @@
 """A few thousand env steps of QMIX on SMAX 3m through src/main.py, as a user runs it."""
 
 import json
-import os
-import subprocess
-import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import pytest
+
+from cli_runs import run_main
+
+pytestmark = pytest.mark.slow  # a few thousand env steps through a src/main.py subprocess
 
 PYMARL2_METRICS = [
     "return_mean", "return_std", "ep_length_mean", "epsilon", "test_return_mean", "test_battle_won_mean",
@@ -14,13 +15,9 @@ PYMARL2_METRICS = [
 
 
 def test_qmix_trains_on_smax_and_writes_pymarl2_results(tmp_path):
-    command = [
-        sys.executable, os.path.join(REPO, "src", "main.py"), "--config=qmix", "--env-config=smax", "with",
-        "t_max=3000", "batch_size=32", "test_interval=1000", "log_interval=1000", "runner_log_interval=1000",
-        "learner_log_interval=1000", "test_nepisode=8", "seed=3", "name=integration",
-        f"local_results_path={tmp_path}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO)
+    result = run_main(tmp_path, "t_max=3000", "batch_size=32", "test_interval=1000", "log_interval=1000",
+                      "runner_log_interval=1000", "learner_log_interval=1000", "test_nepisode=8", "seed=3",
+                      "name=integration", tiny=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     run_dir = tmp_path / "sacred" / "3m" / "integration" / "1"

@@ -4,8 +4,12 @@ offline mode by reading the run's file back (no account, no network)."""
 import glob
 import os
 
+import pytest
+
 from cli_runs import output_of, read_json, run_main, sacred_dir
 from wandb_offline import config, history
+
+pytestmark = pytest.mark.slow  # src/main.py subprocess runs
 
 
 def test_an_offline_wandb_run_holds_every_stat_at_its_env_step_and_the_config(tmp_path):

@@ -156,10 +156,12 @@ class SMAXCore:
 
 
 class SMAXEnv:
-    """One SMAX env with SMAC's ``StarCraft2Env`` interface."""
+    """One SMAX env with SMAC's ``StarCraft2Env`` interface.
 
-    def __init__(self, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0, normalize_state=True,
-                 seed=0, jax_cache_dir=""):
+    Every argument but ``seed`` is one of smax.yaml's ``env_args`` (documented there), with no
+    default here: callers pass the config's (``envs.REGISTRY["smax"](**env_args, seed=...)``)."""
+
+    def __init__(self, *, map_name, max_steps, reward_scale, won_battle_bonus, normalize_state, jax_cache_dir, seed):
         use_compilation_cache(jax_cache_dir)
         self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         self.n_agents = self.core.n_agents
@@ -239,10 +241,11 @@ class SMAXVectorEnv:
     gathering the live ones); callers ignore their outputs. :meth:`reset_all` and
     :meth:`step_all` are the pure functions behind them (carried PRNG key in, next key out),
     for callers that compose them into jitted code of their own (whole-episode collection).
+    The keyword arguments are smax.yaml's ``env_args``, with no default here (as :class:`SMAXEnv`).
     """
 
-    def __init__(self, n_envs, seed, map_name="3m", max_steps=100, reward_scale=1.0, won_battle_bonus=1.0,
-                 normalize_state=True, jax_cache_dir=""):
+    def __init__(self, n_envs, seed, *, map_name, max_steps, reward_scale, won_battle_bonus, normalize_state,
+                 jax_cache_dir):
         use_compilation_cache(jax_cache_dir)
         self.core = SMAXCore(map_name, max_steps, reward_scale, won_battle_bonus, normalize_state)
         jax = self.core.jax

@@ -4,17 +4,20 @@ One update: unroll the online and target agents over the sampled episodes, mix, 
 targets with :class:`TargetBuilder`, take an optimizer step on the masked mean squared TD
 error with the global gradient norm clipped. Target networks are hard copies, refreshed
 every ``target_update_interval`` episodes. Subclasses change :meth:`compute_loss`; one with
-networks of its own (WQMIX's central Q) creates them before calling ``__init__`` and lists
-them in :meth:`networks`, where the optimizer (and the sparse trainer) find them.
+networks of its own (WQMIX's central Q) adds them in :meth:`build_networks`, the one place
+a learner declares its networks (online/target pairs with a role, learners/networks.py),
+where the optimizer, target updates, checkpoints and a sparse trainer find them. The run
+attaches the sparse trainer (:meth:`attach_sparse`) once the learner is built.
 """
 
 import copy
 
 import torch
 
+from learners.networks import NetworkPair, checkpoint_names
+from learners.optimizers import OPTIMIZERS, build_optimizer
 from learners.targets import TargetBuilder
 from modules.mixers import REGISTRY as MIXER_REGISTRY
-from sparse import SparseTrainer
 from utils.checkpoint import load_module_state
 from utils.pymarl_files import (
     AGENT_FILE,
@@ -54,28 +57,34 @@ def mix_at(steps, mixer, agent_values, states):
     return at_steps(steps, mixer(agent_values[steps], states[steps]))
 
 
-def build_optimizer(params, args):
-    if args.optimizer == "adam":
-        return torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
-    return torch.optim.RMSprop(params, lr=args.lr, alpha=args.optim_alpha, eps=args.optim_eps, weight_decay=args.weight_decay)
-
-
 class NQLearner:
     def __init__(self, mac, scheme, logger, args):
         self.args = args
         self.mac = mac
         self.logger = logger
-        self.mixer = MIXER_REGISTRY[args.mixer](args)
-        self.target_mac = copy.deepcopy(mac)
-        self.target_mixer = copy.deepcopy(self.mixer)
+        self.pairs = self.build_networks(mac, scheme, args)
         self.targets = TargetBuilder(args)
         self.params = [param for network in self.trained_networks().values() for param in network.parameters()]
         self.optimiser = build_optimizer(self.params, args)
         self.last_target_update_episode = 0
         self.log_stats_t = -args.learner_log_interval - 1
-        # Built last: it masks the networks above, and their targets, before any use.
-        self.sparse = (SparseTrainer(self.networks(), self.optimiser, args, self.forward_only_passes())
-                       if args.sparse.enabled else None)
+        self.sparse = None
+
+    def build_networks(self, mac, scheme, args):
+        """The learner's networks, ``{name: NetworkPair}`` in the optimizer's order: the agent
+        network of ``mac`` and the mixer, each with its target copy."""
+        self.mixer = MIXER_REGISTRY[args.mixer](args)
+        self.target_mac = copy.deepcopy(mac)
+        self.target_mixer = copy.deepcopy(self.mixer)
+        return {
+            "agent": NetworkPair(mac.agent, self.target_mac.agent, "agent"),
+            "mixer": NetworkPair(self.mixer, self.target_mixer, "mixer"),
+        }
+
+    def attach_sparse(self, sparse_trainer):
+        """Train sparsely from now on: ``sparse_trainer`` (sparse/trainer.py, built over
+        :attr:`pairs` and this learner's optimizer) has masked the networks and their targets."""
+        self.sparse = sparse_trainer
 
     # --- the update -----------------------------------------------------------------
     @staticmethod
@@ -137,23 +146,18 @@ class NQLearner:
             self.log_stats_t = t_env
 
     def update_targets(self):
-        self.target_mac.load_state(self.mac)
-        self.target_mixer.load_state_dict(self.mixer.state_dict())
+        for pair in self.pairs.values():
+            pair.update_target()
 
     # --- state ----------------------------------------------------------------------
     def networks(self):
-        """The learner's modules by name (what a checkpoint stores). The optimizer trains every
-        one whose name does not start with ``target_``; ``target_<name>`` is the copy of ``<name>``."""
-        return {
-            "agent": self.mac.agent,
-            "mixer": self.mixer,
-            "target_agent": self.target_mac.agent,
-            "target_mixer": self.target_mixer,
-        }
+        """Every network by the name a checkpoint stores it under: ``<name>`` for an online
+        network, ``target_<name>`` for its target copy."""
+        return checkpoint_names(self.pairs)
 
     def trained_networks(self):
         """The networks the optimizer trains, in the order it was given their parameters."""
-        return {name: network for name, network in self.networks().items() if not name.startswith("target_")}
+        return {name: pair.online for name, pair in self.pairs.items()}
 
     def forward_only_passes(self):
         """Forward passes without gradients per transition of an update, by online network
@@ -204,17 +208,17 @@ class NQLearner:
                         for group in self.optimiser.param_groups]
             try:
                 self.optimiser.load_state_dict(optimizer_state_from_pymarl(
-                    read_pymarl_file(directory, OPTIMIZER_FILE), self.trained_networks(), mixer_state, self.args.optimizer))
+                    read_pymarl_file(directory, OPTIMIZER_FILE), self.trained_networks(), mixer_state,
+                    self.args.optimizer, OPTIMIZERS[self.args.optimizer].mark))
             except (ValueError, KeyError, IndexError) as error:
                 raise ValueError(f"{OPTIMIZER_FILE} does not fit this learner's optimizer ({error})") from None
             for group, setting in zip(self.optimiser.param_groups, settings):
                 group.update(setting)  # this run's lr and the rest, not the file's
 
     def to(self, device):
-        self.mac.to(device)
-        self.target_mac.to(device)
-        self.mixer.to(device)
-        self.target_mixer.to(device)
+        for pair in self.pairs.values():
+            pair.online.to(device)
+            pair.target.to(device)
         if self.sparse is not None:
             self.sparse.to(device)
         return self

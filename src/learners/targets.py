@@ -30,6 +30,9 @@ Returns: TD(lambda) over the episode with :func:`build_td_lambda_targets`; lambd
 fraction of ``t_max``) or, when that is empty, is the constant ``td_lambda``.
 """
 
+from dataclasses import dataclass
+from typing import Callable
+
 import torch
 
 from components.schedules import PiecewiseConstantSchedule, in_env_steps
@@ -45,12 +48,46 @@ from utils.rl_utils import (
 SOFT_MELLOWMAX_SCALES = {"fixed": soft_mellowmax, "spread": scale_free_soft_mellowmax}
 
 
+def _greedy_value(builder, target_qs, selecting_qs, avail):
+    """``max``, per agent: the target Q of the selecting Qs' greedy available action (0 with none)."""
+    picked = greedy_actions(selecting_qs, avail).unsqueeze(-1)
+    values = torch.gather(target_qs, -1, picked).squeeze(-1)
+    return torch.where((avail > 0).any(dim=-1), values, torch.zeros_like(values))
+
+
+def _res_softmax_value(builder, target_values, selecting_values, candidate_mask):
+    """``max``, over candidate joint actions: RES's softmax operator (its stand-in for the max)."""
+    return softmax_weighted_value(target_values, builder.res_beta, candidate_mask, weight_q=selecting_values)
+
+
+def _soft_mellowmax_value(builder, target_values, selecting_values, mask):
+    """``soft_mellowmax``, per agent over actions or over candidate joint actions alike."""
+    return builder.soft_mellowmax(target_values, builder.sm_omega, builder.sm_alpha, mask, weight_q=selecting_values)
+
+
+@dataclass(frozen=True)
+class TargetOperator:
+    """What ``target_operator`` does to the next state's values: per agent, over its available
+    actions (``agent_value``), and over candidate joint actions (``candidate_value``, RES). Both
+    take ``(builder, target values, selecting values, mask)``."""
+
+    agent_value: Callable
+    candidate_value: Callable
+
+
+TARGET_OPERATORS = {
+    "max": TargetOperator(agent_value=_greedy_value, candidate_value=_res_softmax_value),
+    "soft_mellowmax": TargetOperator(agent_value=_soft_mellowmax_value, candidate_value=_soft_mellowmax_value),
+}
+
+
 class TargetBuilder:
     def __init__(self, args):
         self.double_q = args.double_q
         self.gamma = args.gamma
         self.n_agents = args.n_agents
         self.operator = args.target_operator
+        self.reduce = TARGET_OPERATORS[args.target_operator]
         self.sm_omega = args.sm_omega
         self.sm_alpha = args.sm_alpha
         self.soft_mellowmax = SOFT_MELLOWMAX_SCALES[args.sm_scale]
@@ -72,11 +109,7 @@ class TargetBuilder:
         if target_selection_qs is None:
             target_selection_qs = target_agent_qs
         selecting = self.selection_qs(online_agent_qs, target_selection_qs)
-        if self.operator == "soft_mellowmax":
-            return self.soft_mellowmax(target_agent_qs, self.sm_omega, self.sm_alpha, avail_actions, weight_q=selecting)
-        picked = greedy_actions(selecting, avail_actions).unsqueeze(-1)
-        values = torch.gather(target_agent_qs, -1, picked).squeeze(-1)
-        return torch.where((avail_actions > 0).any(dim=-1), values, torch.zeros_like(values))
+        return self.reduce.agent_value(self, target_agent_qs, selecting, avail_actions)
 
     def candidate_next_values(self, target_values, online_values, candidate_mask):
         """Joint state values ``[B, T]`` from joint values of candidate joint actions ``[B, T, K]``.
@@ -89,9 +122,7 @@ class TargetBuilder:
         ``candidate_mask`` is nonzero on real candidates; a step with none gets 0.
         """
         selecting = self.selection_qs(online_values, target_values)
-        if self.operator == "soft_mellowmax":
-            return self.joint_soft_mellowmax(target_values, selecting, candidate_mask)
-        return softmax_weighted_value(target_values, self.res_beta, candidate_mask, weight_q=selecting)
+        return self.reduce.candidate_value(self, target_values, selecting, candidate_mask)
 
     def joint_soft_mellowmax(self, values, weight_values, candidate_mask):
         """Soft Mellowmax ``[B, T]`` over candidate joint actions ``[B, T, K]``: ``values`` the

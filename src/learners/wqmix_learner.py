@@ -29,10 +29,13 @@ Acting stays with the QMIX agents; Q* is used in training only.
 """
 
 import copy
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
 from controllers import REGISTRY as MAC_REGISTRY
+from learners.networks import NetworkPair
 from learners.nq_learner import NQLearner, at_steps, mix_at, td_stats
 from learners.res_learner import candidate_agent_qs, joint_action_candidates
 from modules.mixers import REGISTRY as MIXER_REGISTRY
@@ -51,13 +54,19 @@ def central_weights(is_greedy, targets, greedy_central_values, alpha):
 
 
 class WQMIXLearner(NQLearner):
-    def __init__(self, mac, scheme, logger, args):
-        # Built before the base class, which collects the trained parameters from networks().
+    def build_networks(self, mac, scheme, args):
+        """QMIX's networks, then Q*'s: the central agent network and the central mixer, each
+        with its target. (Q*'s are initialised first, so that a seed gives the initial weights
+        it gave in earlier versions.)"""
         self.central_mac = MAC_REGISTRY[args.mac](scheme, {"agents": args.n_agents}, args)
         self.central_mixer = MIXER_REGISTRY[args.central_mixer](args)
         self.target_central_mac = copy.deepcopy(self.central_mac)
         self.target_central_mixer = copy.deepcopy(self.central_mixer)
-        super().__init__(mac, scheme, logger, args)
+        return {
+            **super().build_networks(mac, scheme, args),
+            "central_agent": NetworkPair(self.central_mac.agent, self.target_central_mac.agent, "agent"),
+            "central_mixer": NetworkPair(self.central_mixer, self.target_central_mixer, "mixer"),
+        }
 
     def compute_loss(self, batch, t_env):
         rewards, actions, terminated, mask, avail_actions = self.unpack(batch)
@@ -99,18 +108,25 @@ class WQMIXLearner(NQLearner):
             selecting_qs, selecting_mixer = online_qs, self.mixer
         else:
             selecting_qs, selecting_mixer = self.target_mac.unroll(batch, inputs), self.target_mixer
-        selecting_qs, target_central_qs = selecting_qs[filled], target_central_qs[filled]
-        avail_actions, states = avail_actions[filled], states[filled]
-        if self.targets.operator == "max":
-            utilities = self.targets.agent_next_values(target_central_qs, online_qs[filled], avail_actions,
-                                                       target_selection_qs=selecting_qs)
-            return at_steps(filled, self.target_central_mixer(utilities, states))
+        next_state_values = {"max": self._greedy_central_values, "soft_mellowmax": self._joint_soft_mellowmax_values}
+        values = next_state_values[self.targets.operator](online_qs[filled], selecting_qs[filled], selecting_mixer,
+                                                          target_central_qs[filled], avail_actions[filled], states[filled])
+        return at_steps(filled, values)
+
+    def _greedy_central_values(self, online_qs, selecting_qs, selecting_mixer, target_central_qs, avail_actions, states):
+        """``max``: Q*' ``[N, 1]`` at QMIX's greedy next joint action (WQMIX's own target)."""
+        utilities = self.targets.agent_next_values(target_central_qs, online_qs, avail_actions,
+                                                   target_selection_qs=selecting_qs)
+        return self.target_central_mixer(utilities, states)
+
+    def _joint_soft_mellowmax_values(self, online_qs, selecting_qs, selecting_mixer, target_central_qs, avail_actions,
+                                     states):
+        """``soft_mellowmax``: over the greedy joint action and its one-agent deviations, ``[N, 1]``."""
         candidates, candidate_mask = joint_action_candidates(greedy_actions(selecting_qs, avail_actions), avail_actions)
         central_values = self._central_values_of(candidate_agent_qs(target_central_qs, candidates), states,
                                                  candidate_mask)
         weight_values = selecting_mixer(candidate_agent_qs(selecting_qs, candidates), states).squeeze(-1)
-        next_values = self.targets.joint_soft_mellowmax(central_values, weight_values, candidate_mask)
-        return at_steps(filled, next_values.unsqueeze(-1))
+        return self.targets.joint_soft_mellowmax(central_values, weight_values, candidate_mask).unsqueeze(-1)
 
     def _central_values_of(self, candidate_utilities, states, candidate_mask):
         """Q*' of the real candidates ``[N, K]`` (0 at the others) in one batched pass of the target
@@ -122,29 +138,21 @@ class WQMIXLearner(NQLearner):
         return candidate_utilities.new_zeros(candidate_mask.shape).index_put((candidate_mask,), values.squeeze(-1))
 
     def _weights(self, q_tot, targets, online_qs, target_central_qs, actions, avail_actions, states, transitions):
-        """The per-step weights ``[B, T, 1]`` of the QMIX loss."""
-        alpha = self.args.wqmix_alpha
-        if self.args.wqmix_weighting == "ow":
-            return optimistic_weights(q_tot, targets, alpha)
+        """The per-step weights ``[B, T, 1]`` of the QMIX loss (``wqmix_weighting``)."""
+        return WEIGHTINGS[self.args.wqmix_weighting].weights(self, q_tot, targets, online_qs, target_central_qs,
+                                                             actions, avail_actions, states, transitions)
+
+    def _optimistic_weights(self, q_tot, targets, online_qs, target_central_qs, actions, avail_actions, states,
+                            transitions):
+        return optimistic_weights(q_tot, targets, self.args.wqmix_alpha)
+
+    def _central_weights(self, q_tot, targets, online_qs, target_central_qs, actions, avail_actions, states,
+                         transitions):
         greedy = greedy_actions(online_qs[:, :-1], avail_actions[:, :-1])
         is_greedy = (actions.squeeze(3) == greedy).all(dim=2, keepdim=True)
         greedy_central_utilities = torch.gather(target_central_qs[:, :-1], 3, greedy.unsqueeze(3)).squeeze(3)
         greedy_central_values = mix_at(transitions, self.target_central_mixer, greedy_central_utilities, states[:, :-1])
-        return central_weights(is_greedy, targets, greedy_central_values, alpha)
-
-    def update_targets(self):
-        super().update_targets()
-        self.target_central_mac.load_state(self.central_mac)
-        self.target_central_mixer.load_state_dict(self.central_mixer.state_dict())
-
-    def networks(self):
-        return {
-            **super().networks(),
-            "central_agent": self.central_mac.agent,
-            "central_mixer": self.central_mixer,
-            "target_central_agent": self.target_central_mac.agent,
-            "target_central_mixer": self.target_central_mixer,
-        }
+        return central_weights(is_greedy, targets, greedy_central_values, self.args.wqmix_alpha)
 
     def forward_only_passes(self):
         """The target central agent and mixer (the mixer again for CW's weights); the QMIX
@@ -156,10 +164,21 @@ class WQMIXLearner(NQLearner):
             "agent": 0 if self.args.double_q else 1,
             "mixer": 1 if joint else 0,
             "central_agent": 1,
-            "central_mixer": 2 if self.args.wqmix_weighting == "cw" else 1,
+            "central_mixer": 1 + WEIGHTINGS[self.args.wqmix_weighting].central_mixer_passes,
         }
 
-    def to(self, device):
-        for network in (self.central_mac, self.target_central_mac, self.central_mixer, self.target_central_mixer):
-            network.to(device)
-        return super().to(device)
+
+@dataclass(frozen=True)
+class Weighting:
+    """One ``wqmix_weighting``: the learner's method that computes the weights, and the extra
+    forward passes of the target central mixer it makes per transition (for the FLOPs count)."""
+
+    weights: Callable
+    central_mixer_passes: int
+
+
+WEIGHTINGS = {
+    "ow": Weighting(weights=WQMIXLearner._optimistic_weights, central_mixer_passes=0),
+    "cw": Weighting(weights=WQMIXLearner._central_weights, central_mixer_passes=1),
+}
+

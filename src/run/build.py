@@ -13,6 +13,7 @@ from components.episode_batch import EpisodeBatch, build_scheme
 from controllers import REGISTRY as MAC_REGISTRY
 from learners import REGISTRY as LEARNER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
+from sparse import SparseTrainer
 
 ENV_SHAPE_KEYS = ("n_agents", "n_actions", "state_shape", "obs_shape", "episode_limit")
 
@@ -29,7 +30,8 @@ def env_shapes(args):
 
 
 def build_learner(args, env_info, logger):
-    """The controller and learner for an env described by ``env_info``; needs no env.
+    """The controller and learner (sparse when ``sparse.enabled``) for an env described by
+    ``env_info``; needs no env.
 
     The controller reads the scheme with its derived fields (one-hot actions), which a
     one-step episode batch expands.
@@ -38,7 +40,11 @@ def build_learner(args, env_info, logger):
     scheme, groups, preprocess = build_scheme(env_info)
     full_scheme = EpisodeBatch(scheme, groups, 1, 1, preprocess).scheme
     mac = MAC_REGISTRY[args.mac](full_scheme, groups, args)
-    return LEARNER_REGISTRY[args.learner](mac, full_scheme, logger, args)
+    learner = LEARNER_REGISTRY[args.learner](mac, full_scheme, logger, args)
+    if args.sparse.enabled:
+        # It masks the learner's networks and their targets before any use.
+        learner.attach_sparse(SparseTrainer(learner.pairs, learner.optimiser, args, learner.forward_only_passes()))
+    return learner
 
 
 def build_runner_and_learner(args, logger):

@@ -8,7 +8,9 @@ from controllers import REGISTRY as MAC_REGISTRY
 from envs import REGISTRY as ENV_REGISTRY
 from envs import VECTOR_ENVS
 from learners import REGISTRY as LEARNER_REGISTRY
-from learners.targets import SOFT_MELLOWMAX_SCALES
+from learners.optimizers import OPTIMIZERS
+from learners.targets import SOFT_MELLOWMAX_SCALES, TARGET_OPERATORS
+from learners.wqmix_learner import WEIGHTINGS
 from modules.agents import REGISTRY as AGENT_REGISTRY
 from modules.mixers import REGISTRY as MIXER_REGISTRY
 from runners import REGISTRY as RUNNER_REGISTRY
@@ -59,10 +61,10 @@ def validate_config(config):
     _choice(config, "learner", LEARNER_REGISTRY)
     _choice(config, "buffer", BUFFER_REGISTRY)
     _choice(config, "action_selector", SELECTOR_REGISTRY)
-    _choice(config, "optimizer", {"adam", "rmsprop"})
-    _choice(config, "target_operator", {"max", "soft_mellowmax"})
+    _choice(config, "optimizer", OPTIMIZERS)
+    _choice(config, "target_operator", TARGET_OPERATORS)
     _choice(config, "sm_scale", SOFT_MELLOWMAX_SCALES)
-    _choice(config, "wqmix_weighting", {"ow", "cw"})
+    _choice(config, "wqmix_weighting", WEIGHTINGS)
     _choice(config, "central_mixer", MIXER_REGISTRY)
 
     for key in ("t_max", "batch_size_run", "buffer_size", "batch_size", "test_nepisode", "test_interval",

@@ -15,7 +15,6 @@ import math
 
 from utils.config import ConfigError
 
-DISTRIBUTIONS = ("uniform", "erk")
 
 
 def uniform_densities(shapes, sparsity):
@@ -42,9 +41,13 @@ def erk_densities(shapes, sparsity):
     return {name: 1.0 if name in dense else scale * raw[name] for name in shapes}
 
 
+# sparse.distribution: (shapes, sparsity) -> {name: density}.
+DISTRIBUTIONS = {"uniform": uniform_densities, "erk": erk_densities}
+
+
 def nonzero_counts(shapes, sparsity, distribution):
     """Exact nonzero count per layer, ``{name: int}``, for ``shapes`` ``{name: tuple}``."""
-    densities = {"uniform": uniform_densities, "erk": erk_densities}[distribution](shapes, sparsity)
+    densities = DISTRIBUTIONS[distribution](shapes, sparsity)
     sizes = {name: math.prod(shape) for name, shape in shapes.items()}
     ideal = {name: min(densities[name], 1.0) * sizes[name] for name in shapes}
     counts = {name: math.floor(value) for name, value in ideal.items()}

@@ -83,14 +83,14 @@ def forward_flops(network, nonzeros_by_name, prefix):
     return total
 
 
-def per_transition_flops(network_flops, n_agents, passes=None):
-    """Summed forward FLOPs of the networks for one transition of the batch: a network
-    whose name ends in ``agent`` runs once per agent, any other (a mixer) once; ``passes``
+def per_transition_flops(network_flops, roles, n_agents, passes=None):
+    """Summed forward FLOPs of the networks for one transition of the batch: a network of
+    role ``agent`` (``roles``: name -> role) runs once per agent, a ``mixer`` once; ``passes``
     (network name -> passes per transition) scales each, and leaves out those it omits."""
     total = ForwardFlops(0.0, 0.0)
     for name, flops in network_flops.items():
         count = 1 if passes is None else passes.get(name, 0)
-        total = total + flops * (count * (n_agents if name.endswith("agent") else 1))
+        total = total + flops * (count * (n_agents if roles[name] == "agent" else 1))
     return total
 
 

@@ -11,8 +11,6 @@ import torch
 
 from utils.config import ConfigError
 
-MASK_INITS = ("random", "magnitude")
-WEIGHT_SCALES = ("dense", "fan_in")
 
 
 def _matches(layer_name, weight_name):
@@ -63,11 +61,16 @@ def magnitude_mask(weight, n_active):
     return mask.view_as(weight)
 
 
+# sparse.init: the first mask of a weight with n_active ones, (weight, n_active, generator) -> mask.
+MASK_INITS = {
+    "random": random_mask,
+    "magnitude": lambda weight, n_active, generator: magnitude_mask(weight, n_active),
+}
+
+
 def initial_mask(weight, n_active, init, generator):
     """The first mask of ``weight``: ``random`` or ``magnitude`` (of the initial dense weights)."""
-    if init == "random":
-        return random_mask(weight, n_active, generator)
-    return magnitude_mask(weight, n_active)
+    return MASK_INITS[init](weight, n_active, generator)
 
 
 def scale_to_active_fan_in(weight, mask):
@@ -82,3 +85,11 @@ def scale_to_active_fan_in(weight, mask):
     active_fan_in = mask.flatten(1).sum(1)
     scale = torch.where(active_fan_in > 0, weight[0].numel() / active_fan_in.clamp(min=1.0), 1.0).sqrt()
     weight.mul_(scale.view(-1, *[1] * (weight.dim() - 1)))
+
+
+def keep_initial_scale(weight, mask):
+    """The initial active weights as the dense layer's initialisation drew them."""
+
+
+# sparse.init_scale: how the initial active weights are scaled, (weight, mask) -> None, in place.
+WEIGHT_SCALES = {"dense": keep_initial_scale, "fan_in": scale_to_active_fan_in}

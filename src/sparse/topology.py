@@ -11,10 +11,16 @@ nonzeros never changes.
 """
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
-DROP_SCHEDULES = ("cosine", "constant")
+# drop_schedule: the fraction of active weights moved, from f0 and the progress t / t_end in [0, 1].
+DROP_SCHEDULES = {
+    "cosine": lambda f0, progress: f0 / 2.0 * (1.0 + math.cos(math.pi * progress)),
+    "constant": lambda f0, progress: f0,
+}
 
 
 class TopologySchedule:
@@ -25,10 +31,10 @@ class TopologySchedule:
     """
 
     def __init__(self, method, update_interval, drop_fraction, drop_schedule, stop_fraction, t_max):
-        self.evolves = method != "static"
+        self.evolves = METHODS[method].grow is not None
         self.update_interval = update_interval
         self.initial_drop_fraction = drop_fraction
-        self.drop_schedule = drop_schedule
+        self.drop_schedule = DROP_SCHEDULES[drop_schedule]
         self.stop_t_env = stop_fraction * t_max
 
     def is_due(self, update_index, t_env):
@@ -37,10 +43,7 @@ class TopologySchedule:
 
     def drop_fraction(self, t_env):
         """The fraction of active weights each layer drops and regrows at env step ``t_env``."""
-        if self.drop_schedule == "constant":
-            return self.initial_drop_fraction
-        progress = min(t_env / self.stop_t_env, 1.0)
-        return self.initial_drop_fraction / 2.0 * (1.0 + math.cos(math.pi * progress))
+        return self.drop_schedule(self.initial_drop_fraction, min(t_env / self.stop_t_env, 1.0))
 
 
 def grow_by_gradient(candidates, n_grow, dense_grad, generator):
@@ -56,9 +59,20 @@ def grow_at_random(candidates, n_grow, dense_grad, generator):
     return positions[order[:n_grow]]
 
 
-# The grow rule of each method; static has none, since its masks never change.
-GROW_RULES = {"static": None, "set": grow_at_random, "rigl": grow_by_gradient}
-METHODS = tuple(GROW_RULES)
+@dataclass(frozen=True)
+class SparseMethod:
+    """One ``sparse.method``: its grow rule (None: the masks never change) and whether its
+    topology updates need the dense gradient."""
+
+    grow: Callable | None
+    dense_gradient: bool
+
+
+METHODS = {
+    "static": SparseMethod(grow=None, dense_gradient=False),
+    "set": SparseMethod(grow=grow_at_random, dense_gradient=False),
+    "rigl": SparseMethod(grow=grow_by_gradient, dense_gradient=True),
+}
 
 
 def evolve_layer(weight, mask, drop_fraction, grow_rule, dense_grad, generator):

@@ -11,42 +11,39 @@ and :meth:`SparseTrainer.after_step` after ``optimizer.step()``:
 - after the step the weights are multiplied by their masks again, and every
   ``update_interval`` updates the topology evolves (:mod:`sparse.topology`).
 
-Target networks (``target_<name>`` in the learner's ``networks()``) carry the masks of
-the networks they copy: they are masked when the trainer starts, when masks are loaded
-and after each topology update, and a hard copy of masked weights copies their zeros.
+Target networks carry the masks of the networks they copy: they are masked when the
+trainer starts, when masks are loaded and after each topology update, and a hard copy of
+masked weights copies their zeros.
 """
 
 import torch
 
 from sparse.distributions import network_counts
 from sparse.flops import forward_flops, infer_flops_ratio, per_transition_flops, train_flops_ratio
-from sparse.masks import initial_mask, maskable_weights, scale_to_active_fan_in
-from sparse.topology import GROW_RULES, TopologySchedule, evolve_layer, reset_optimizer_state
+from sparse.masks import WEIGHT_SCALES, initial_mask, maskable_weights
+from sparse.topology import METHODS, TopologySchedule, evolve_layer, reset_optimizer_state
 from utils.checkpoint import CheckpointError
-
-TARGET_PREFIX = "target_"
-
 
 class SparseTrainer:
     """Masks for the weight matrices of a learner's online networks (and their targets).
 
-    ``networks`` is the learner's ``{name: module}`` (``agent``, ``mixer``,
-    ``target_agent``, ``target_mixer``, ...); ``optimizer`` the one that trains the
-    online networks; ``args`` the run config (its ``sparse`` block, ``t_max``,
-    ``n_agents`` and ``seed``); ``forward_only_passes`` the learner's forward-only passes
-    per transition of an update, by online network name (a target copy counts under its
-    online network's name), for the training FLOPs ratio.
+    ``pairs`` is the learner's ``{name: NetworkPair}`` (learners/networks.py: ``online``,
+    ``target``, ``role``); ``optimizer`` the one that trains the online networks; ``args``
+    the run config (its ``sparse`` block, ``t_max``, ``n_agents`` and ``seed``);
+    ``forward_only_passes`` the learner's forward-only passes per transition of an update,
+    by network name (a target copy counts under its pair's name), for the training FLOPs ratio.
     """
 
-    def __init__(self, networks, optimizer, args, forward_only_passes):
+    def __init__(self, pairs, optimizer, args, forward_only_passes):
         config = args.sparse
-        self.online = {name: net for name, net in networks.items() if not name.startswith(TARGET_PREFIX)}
+        self.online = {name: pair.online for name, pair in pairs.items()}
+        self.roles = {name: pair.role for name, pair in pairs.items()}
         self.forward_only_passes = forward_only_passes
         self.optimizer = optimizer
         self.n_agents = args.n_agents
         self.generator = torch.Generator().manual_seed(args.seed)
         self.weights = maskable_weights(self.online, config.dense_layers)
-        self.target_weights = self._find_target_weights(networks)
+        self.target_weights = self._find_target_weights(pairs)
         counts = network_counts({name: tuple(w.shape) for name, w in self.weights.items()},
                                 config.sparsity, config.distribution,
                                 {network: value for network, value in vars(config.network_sparsity).items()
@@ -57,32 +54,28 @@ class SparseTrainer:
         }
         self.schedule = TopologySchedule(config.method, config.update_interval, config.drop_fraction,
                                          config.drop_schedule, config.stop_fraction, args.t_max)
-        self.grow_rule = GROW_RULES[config.method]
-        self.dense_gradient_interval = config.update_interval if config.method == "rigl" else None
+        self.grow_rule = METHODS[config.method].grow
+        self.dense_gradient_interval = config.update_interval if METHODS[config.method].dense_gradient else None
         self.n_updates = 0
         self.topology_due = False
         self.dense_grads = {}
         self.apply_masks()
-        if config.init_scale == "fan_in":
-            self._scale_initial_weights()
+        self._scale_initial_weights(WEIGHT_SCALES[config.init_scale])
 
     @torch.no_grad()
-    def _scale_initial_weights(self):
-        """``init_scale: fan_in``: the initial active weights scaled to each unit's active fan-in
-        (:func:`sparse.masks.scale_to_active_fan_in`), and the targets given the same weights."""
+    def _scale_initial_weights(self, scale):
+        """The initial active weights rescaled by ``scale`` (``sparse.init_scale``,
+        :data:`sparse.masks.WEIGHT_SCALES`), and the targets given the same weights."""
         for name, weight in self.weights.items():
-            scale_to_active_fan_in(weight, self.masks[name])
-            if name in self.target_weights:
-                self.target_weights[name].copy_(weight)
+            scale(weight, self.masks[name])
+            self.target_weights[name].copy_(weight)
 
-    def _find_target_weights(self, networks):
-        """``{qualified name: target parameter}`` for masked weights whose network has a target."""
+    def _find_target_weights(self, pairs):
+        """``{qualified name: target parameter}``: each masked weight's copy in its pair's target."""
         targets = {}
         for name in self.weights:
             network_name, parameter_name = name.split(".", 1)
-            target = networks.get(TARGET_PREFIX + network_name)
-            if target is not None:
-                targets[name] = dict(target.named_parameters())[parameter_name]
+            targets[name] = dict(pairs[network_name].target.named_parameters())[parameter_name]
         return targets
 
     # --- the two calls from the learner ------------------------------------------------
@@ -116,8 +109,7 @@ class SparseTrainer:
             weight.mul_(kept)
             reset_optimizer_state(self.optimizer, weight, kept)
             self.masks[name] = new_mask
-            if name in self.target_weights:
-                self.target_weights[name].mul_(new_mask)
+            self.target_weights[name].mul_(new_mask)
         self.dense_grads = {}
         self.topology_due = False
 
@@ -126,8 +118,7 @@ class SparseTrainer:
         """Zero every masked weight of the online and target networks."""
         for name, weight in self.weights.items():
             weight.mul_(self.masks[name])
-            if name in self.target_weights:
-                self.target_weights[name].mul_(self.masks[name])
+            self.target_weights[name].mul_(self.masks[name])
 
     def to(self, device):
         self.masks = {name: mask.to(device) for name, mask in self.masks.items()}
@@ -151,8 +142,8 @@ class SparseTrainer:
     def flops_ratios(self):
         """``(train_flops_ratio, infer_flops_ratio)`` of the current masks (MAST.md section 5)."""
         flops = self.network_flops()
-        trained = per_transition_flops(flops, self.n_agents)
-        forward_only = per_transition_flops(flops, self.n_agents, self.forward_only_passes)
+        trained = per_transition_flops(flops, self.roles, self.n_agents)
+        forward_only = per_transition_flops(flops, self.roles, self.n_agents, self.forward_only_passes)
         train = train_flops_ratio(trained, forward_only, self.dense_gradient_interval)
         return train, infer_flops_ratio(flops["agent"])
 

@@ -4,6 +4,10 @@ Layers, later wins: ``default.yaml`` < ``envs/<env>.yaml`` < ``algs/<alg>.yaml``
 ``with`` overrides of the command line. Every key a user may set is declared in one of
 the YAML files; an override that names an undeclared key or changes a value's type is
 rejected with one message before any work starts.
+
+An alg file may start from others: its optional top-level ``base`` (an alg name, a YAML
+path, or a list of them) names files layered under it, each after its own bases
+(:func:`load_alg_layers`). ``base`` is read here and is not a config key.
 """
 
 import ast
@@ -58,8 +62,8 @@ def load_yaml(path):
             raise ConfigError(f"YAML syntax error in {path}{where}: {problem}") from None
 
 
-def load_named_config(subdir, name, option):
-    """Load ``config/<subdir>/<name>.yaml``; an unknown name is a ConfigError listing the known ones."""
+def named_config_path(subdir, name, option):
+    """The path of ``config/<subdir>/<name>.yaml``; an unknown name is a ConfigError listing the known ones."""
     if name is None:
         raise ConfigError(f"{option} is required; choose one of: {', '.join(available_configs(subdir))}")
     path = os.path.join(CONFIG_DIR, subdir, f"{name}.yaml")
@@ -67,7 +71,12 @@ def load_named_config(subdir, name, option):
         raise ConfigError(
             f"unknown {option} '{name}'; choose one of: {', '.join(available_configs(subdir))}"
         )
-    return load_yaml(path)
+    return path
+
+
+def load_named_config(subdir, name, option):
+    """Load ``config/<subdir>/<name>.yaml``; an unknown name is a ConfigError listing the known ones."""
+    return load_yaml(named_config_path(subdir, name, option))
 
 
 def merge_layer(base, layer, where, allow_new_keys):
@@ -90,31 +99,78 @@ def merge_layer(base, layer, where, allow_new_keys):
 
 
 def layered_config(alg_name, env_name):
-    """default.yaml < envs/<env>.yaml < algs/<alg>.yaml.
+    """default.yaml < envs/<env>.yaml < the alg file's bases (its ``base``) < algs/<alg>.yaml.
 
     Env and alg files may only set keys that default.yaml declares, except inside
     ``env_args`` (its keys are the env's own) which the env file declares.
     """
     config = load_yaml(os.path.join(CONFIG_DIR, "default.yaml"))
     env_config = load_named_config("envs", env_name, "--env-config")
-    alg_config, alg_file = load_alg_config(alg_name)
+    alg_layers = load_alg_layers(alg_name)
     env_args = env_config.pop("env_args", {})
     config = merge_layer(config, env_config, f"envs/{env_name}.yaml", allow_new_keys=False)
     config["env_args"] = merge_layer(config.get("env_args") or {}, env_args, "env_args", True)
-    alg_config, problems = translate_pymarl_keys(alg_config, config)
-    if problems:
-        raise ConfigError(f"{alg_file}: " + "; ".join(problems))
-    return merge_layer(config, alg_config, alg_file, allow_new_keys=False)
+    for alg_config, alg_file in alg_layers:  # the bases first, --config's own file last
+        alg_config, problems = translate_pymarl_keys(alg_config, config)
+        if problems:
+            raise ConfigError(f"{alg_file}: " + "; ".join(problems))
+        config = merge_layer(config, alg_config, alg_file, allow_new_keys=False)
+    return config
 
 
-def load_alg_config(alg_name):
-    """``(contents, name for messages)`` of ``--config``: a name in config/algs/, or a YAML file's path
-    (an alg file written for PyMARL2 works either way: utils/pymarl_keys.py)."""
-    if alg_name is not None and alg_name.endswith((".yaml", ".yml")):
-        if not os.path.isfile(alg_name):
-            raise ConfigError(f"--config file {alg_name} does not exist")
-        return load_yaml(alg_name), alg_name
-    return load_named_config("algs", alg_name, "--config"), f"algs/{alg_name}.yaml"
+def alg_file_path(alg, relative_to, named_by=None):
+    """``(path, name for messages)`` of ``--config`` (``named_by`` None) or of a base that the file
+    ``named_by`` names: a name in config/algs/ (``qmix``), or a YAML path (``.yaml``/``.yml``), a
+    relative one taken from the folder ``relative_to``. No such file: a ConfigError."""
+    if alg is not None and alg.endswith((".yaml", ".yml")):
+        path = os.path.join(relative_to, alg)
+        if named_by is None:
+            if not os.path.isfile(path):
+                raise ConfigError(f"--config file {alg} does not exist")
+            return path, alg
+        if not os.path.isfile(path):
+            raise ConfigError(f"{named_by}: base file {path} does not exist")
+        return path, os.path.normpath(path)
+    if named_by is None:
+        return named_config_path("algs", alg, "--config"), f"algs/{alg}.yaml"
+    path = os.path.join(CONFIG_DIR, "algs", f"{alg}.yaml")
+    if not os.path.isfile(path):
+        raise ConfigError(f"{named_by}: unknown base '{alg}'; choose one of: {', '.join(available_configs('algs'))}")
+    return path, f"algs/{alg}.yaml"
+
+
+def load_alg_layers(alg_name):
+    """``[(contents, name for messages), ...]`` of ``--config`` in layering order, later wins (an alg
+    file written for PyMARL2 works as a name or a path: utils/pymarl_keys.py).
+
+    A file's optional top-level ``base`` (an alg name, a YAML path relative to the file, or a list
+    of them) puts those files under it, in the list's order, each after its own bases; a file
+    reached twice is layered once, at its first place (so ``base: [vdn, mast_qmix]`` layers
+    qmix, vdn, rigl_qmix, mast_qmix: vdn and mast_qmix both start from qmix). ``base`` is taken
+    out of the contents. A missing base or a cycle is a one-line ConfigError."""
+    layers, done = [], set()
+
+    def visit(path, where, chain):
+        key = os.path.realpath(path)
+        if key in (seen for seen, _ in chain):
+            cycle = " -> ".join([name for _, name in chain] + [where])
+            raise ConfigError(f"{chain[0][1]}: base cycle {cycle}")
+        if key in done:
+            return
+        contents = load_yaml(path)
+        if not isinstance(contents, dict):
+            raise ConfigError(f"{where} must hold key: value lines, got {type(contents).__name__}")
+        bases = contents.pop("base", None)
+        bases = [] if bases is None else [bases] if isinstance(bases, str) else bases
+        if not isinstance(bases, list) or not all(isinstance(base, str) for base in bases):
+            raise ConfigError(f"{where}: base must be an alg name or a list of them, got {bases!r}")
+        for base in bases:
+            visit(*alg_file_path(base, os.path.dirname(path), named_by=where), chain + [(key, where)])
+        done.add(key)
+        layers.append((contents, where))
+
+    visit(*alg_file_path(alg_name, os.getcwd()), [])
+    return layers
 
 
 def _type_name(value):

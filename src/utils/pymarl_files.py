@@ -58,13 +58,11 @@ def uses_nmix_names(mixer_state):
     return any(name.startswith(theirs) for name in mixer_state for _, theirs in QMIX_NAMES)
 
 
-OPTIMIZER_MARKS = {"adam": "betas", "rmsprop": "alpha"}  # a setting only that kind of optimizer has
-
-
-def check_optimizer_kind(state, kind):
-    """A ValueError unless the saved optimizer ``state`` is a ``kind`` optimizer's (``optimizer=``)."""
-    if any(OPTIMIZER_MARKS[kind] not in group for group in state["param_groups"]):
-        raise ValueError(f"it holds no {kind} state (no '{OPTIMIZER_MARKS[kind]}' setting); set optimizer= to the "
+def check_optimizer_kind(state, kind, mark):
+    """A ValueError unless the saved optimizer ``state`` is a ``kind`` optimizer's (``optimizer=``),
+    recognised by ``mark``, a setting only that kind has (learners/optimizers.py)."""
+    if any(mark not in group for group in state["param_groups"]):
+        raise ValueError(f"it holds no {kind} state (no '{mark}' setting); set optimizer= to the "
                          "kind that saved it (PyMARL2's max_q_learner saves RMSprop's)")
 
 
@@ -112,13 +110,13 @@ def pymarl_files(agent, mixer, optimizer, trained_networks):
     }
 
 
-def optimizer_state_from_pymarl(saved, trained_networks, mixer_state, kind):
+def optimizer_state_from_pymarl(saved, trained_networks, mixer_state, kind, mark):
     """A saved ``opt.th`` in our optimizer's parameter order: the order its ``mixer.th``'s names
     imply (nmix.Mixer's, or ours, the original PyMARL's); a ValueError unless it is a ``kind``
-    optimizer's state with one parameter group."""
+    optimizer's state (``mark``: :func:`check_optimizer_kind`) with one parameter group."""
     order = pymarl_parameter_order(trained_networks)
     state = reorder_optimizer_state(saved, inverse(order) if uses_nmix_names(mixer_state) else range(len(order)))
-    check_optimizer_kind(state, kind)
+    check_optimizer_kind(state, kind, mark)
     return state
 
 

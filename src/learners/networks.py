@@ -1,0 +1,38 @@
+"""How a learner declares its networks: once, as online/target pairs with a role.
+
+Everything that handles a learner's networks reads this declaration: the optimizer (the
+online networks, in declaration order), target updates (each target a copy of its online
+network), the sparse trainer (masks on the online networks, carried by their targets), the
+FLOPs count (an ``agent`` network runs once per agent and step, a ``mixer`` once per state)
+and checkpoints (:func:`checkpoint_names`).
+"""
+
+from dataclasses import dataclass
+
+import torch.nn as nn
+
+ROLES = ("agent", "mixer")
+
+
+@dataclass(frozen=True)
+class NetworkPair:
+    """An online network the optimizer trains, its target copy, and its role (one of :data:`ROLES`)."""
+
+    online: nn.Module
+    target: nn.Module
+    role: str
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"network role '{self.role}' is not one of: {', '.join(ROLES)}")
+
+    def update_target(self):
+        """Hard copy: the target takes the online network's weights."""
+        self.target.load_state_dict(self.online.state_dict())
+
+
+def checkpoint_names(pairs):
+    """``{name: online, "target_" + name: target}``: the networks as a checkpoint names them."""
+    named = {name: pair.online for name, pair in pairs.items()}
+    named.update({f"target_{name}": pair.target for name, pair in pairs.items()})
+    return named
