@@ -2,6 +2,8 @@
 
 import pytest
 
+from envs.smax import SMAXCore
+
 from main import prepare_config
 from run.validation import validate_config
 from sparse_setup import make_args, make_learner, random_batch
@@ -65,6 +67,18 @@ def test_tiny_qmix_has_about_the_parameters_of_the_90_percent_sparse_qmix_on_3m(
     tiny_count = parameters(tiny, lambda p: p.numel())
     assert sparse_count == 6041 and tiny_count == 6008  # the figures in tiny_qmix.yaml
     assert abs(tiny_count - sparse_count) / sparse_count < 0.02
+
+
+@pytest.mark.parametrize("map_name", ["2s3z", "3s5z"])
+def test_the_per_map_tiny_qmix_has_about_the_parameters_of_the_sparse_qmix_on_its_map(map_name):
+    env_info = SMAXCore(map_name, 100, 10.0, 1.0, normalize_state=True).env_info()
+    sparse = make_learner(make_args("rigl_qmix", env_info=env_info))
+    tiny = make_learner(make_args(f"tiny_qmix_{map_name}", env_info=env_info))
+    sparse_count = parameters(sparse, lambda p: int(p.count_nonzero()))
+    tiny_count = parameters(tiny, lambda p: p.numel())
+    assert abs(tiny_count - sparse_count) / sparse_count < 0.025  # the sizing rule lands within 2.1% on both maps
+    three_m_widths = parameters(make_learner(make_args("tiny_qmix", env_info=env_info)), lambda p: p.numel())
+    assert abs(three_m_widths - sparse_count) / sparse_count > 0.1  # 3m's widths do not fit these maps
 
 
 def test_a_learner_with_networks_of_its_own_is_made_sparse_unchanged():
