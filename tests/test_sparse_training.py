@@ -89,9 +89,9 @@ def test_fan_in_scaling_gives_sparse_units_the_dense_initial_variance_and_the_ta
         assert torch.equal(weight, target_weights(fan_in)[name])
     # per unit, the summed squared weights (the variance a unit passes on) are the dense layer's, not d times it
     rnn = "agent.rnn.weight_hh"
-    dense_energy = float(dict(dense.mac.agent.named_parameters())["rnn.weight_hh"].pow(2).sum())
-    assert float(fan_in.sparse.weights[rnn].pow(2).sum()) == pytest.approx(dense_energy, rel=0.1)
-    assert float(dense_scale.sparse.weights[rnn].pow(2).sum()) == pytest.approx(0.1 * dense_energy, rel=0.1)
+    dense_energy = float(dict(dense.mac.agent.named_parameters())["rnn.weight_hh"].detach().pow(2).sum())
+    assert float(fan_in.sparse.weights[rnn].detach().pow(2).sum()) == pytest.approx(dense_energy, rel=0.1)
+    assert float(dense_scale.sparse.weights[rnn].detach().pow(2).sum()) == pytest.approx(0.1 * dense_energy, rel=0.1)
 
 
 def test_topology_updates_keep_nonzero_counts_and_grow_at_zero():
