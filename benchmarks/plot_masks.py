@@ -87,7 +87,7 @@ def draw_layer_masks(masks, step, path):
 
 def draw_input_connections(counts, names, n_units, path):
     """Active connections of each input feature of the agent's first layer, by input block."""
-    blocks = [name.split(":")[0].rsplit(" ", 1)[0] if ":" in name else name.rsplit(" ", 1)[0] for name in names]
+    blocks = [name.split(":")[0].rstrip("0123456789 ") for name in names]  # "ally 2: health" -> "ally"
     colours = {block: plt.cm.tab10(i % 10) for i, block in enumerate(dict.fromkeys(blocks))}
     figure, axis = plt.subplots(figsize=(max(10, len(names) * 0.09), 4))
     axis.bar(range(len(names)), counts, color=[colours[block] for block in blocks], width=0.85)
@@ -136,7 +136,8 @@ def main():
     counts = masks[AGENT_INPUT].sum(axis=0).astype(np.int64)
     if len(names) != len(counts):
         raise SystemExit(f"error: the agent's input layer has {len(counts)} inputs, the scenario's names {len(names)}")
-    draw_input_connections(counts, names, masks[AGENT_INPUT].shape[0], os.path.join(options.out_dir, "input_connections.png"))
+    draw_input_connections(counts, names, masks[AGENT_INPUT].shape[0],
+                           os.path.join(options.out_dir, "input_connections.png"))
     print(f"wrote {os.path.join(options.out_dir, 'input_connections.png')}")
     print()
     print(unit_type_table(counts, names, agent_types, type_names))

@@ -4,7 +4,7 @@ random episode batches, without any environment."""
 import torch
 
 from components.random_episodes import SMAX_3M_ENV_INFO, random_episode_batch
-from run.build import build_learner
+from run.build import build_learner, env_shapes
 from utils.config import layered_config, merge_layer, to_namespace
 from utils.logging import Logger, get_console_logger
 
@@ -29,8 +29,7 @@ def sparse_args(method="rigl", sparsity=0.9, mixer="qmix", seed=0, optimizer="ad
 
 def make_learner(args, logger=None):
     """A learner (and its controller) built the way the run builds them (run/build.py)."""
-    env_info = {key: getattr(args, key) for key in SMAX_3M_ENV_INFO}
-    return build_learner(args, env_info, logger or Logger(get_console_logger()))
+    return build_learner(args, env_shapes(args), logger or Logger(get_console_logger()))
 
 
 def random_batch(args, batch_size=4, steps=10, seed=0):

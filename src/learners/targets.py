@@ -128,7 +128,7 @@ class TargetBuilder:
         """Soft Mellowmax ``[B, T]`` over candidate joint actions ``[B, T, K]``: ``values`` the
         evaluating joint values, ``weight_values`` those that set the softmax weights, the
         real candidates nonzero in ``candidate_mask`` (a step with none gets 0)."""
-        return self.soft_mellowmax(values, self.sm_omega, self.sm_alpha, candidate_mask, weight_q=weight_values)
+        return _soft_mellowmax_value(self, values, weight_values, candidate_mask)
 
     def selection_qs(self, online_qs, target_qs):
         """The Qs that pick next actions: the online network's with ``double_q``, else the target's."""

@@ -108,12 +108,13 @@ class WQMIXLearner(NQLearner):
             selecting_qs, selecting_mixer = online_qs, self.mixer
         else:
             selecting_qs, selecting_mixer = self.target_mac.unroll(batch, inputs), self.target_mixer
-        next_state_values = {"max": self._greedy_central_values, "soft_mellowmax": self._joint_soft_mellowmax_values}
-        values = next_state_values[self.targets.operator](online_qs[filled], selecting_qs[filled], selecting_mixer,
-                                                          target_central_qs[filled], avail_actions[filled], states[filled])
+        next_state_values = NEXT_STATE_VALUES[self.targets.operator]
+        values = next_state_values(self, online_qs[filled], selecting_qs[filled], selecting_mixer,
+                                   target_central_qs[filled], avail_actions[filled], states[filled])
         return at_steps(filled, values)
 
-    def _greedy_central_values(self, online_qs, selecting_qs, selecting_mixer, target_central_qs, avail_actions, states):
+    def _greedy_central_values(self, online_qs, selecting_qs, selecting_mixer, target_central_qs, avail_actions,
+                               states):
         """``max``: Q*' ``[N, 1]`` at QMIX's greedy next joint action (WQMIX's own target)."""
         utilities = self.targets.agent_next_values(target_central_qs, online_qs, avail_actions,
                                                    target_selection_qs=selecting_qs)
@@ -182,3 +183,8 @@ WEIGHTINGS = {
     "cw": Weighting(weights=WQMIXLearner._central_weights, central_mixer_passes=1),
 }
 
+# target_operator: Q*'s next-state value, the learner's method for each operator of learners/targets.py.
+NEXT_STATE_VALUES = {
+    "max": WQMIXLearner._greedy_central_values,
+    "soft_mellowmax": WQMIXLearner._joint_soft_mellowmax_values,
+}

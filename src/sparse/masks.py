@@ -12,7 +12,6 @@ import torch
 from utils.config import ConfigError
 
 
-
 def _matches(layer_name, weight_name):
     """A ``dense_layers`` entry names a weight itself or any module that holds it."""
     return weight_name == layer_name or weight_name.startswith(layer_name + ".")

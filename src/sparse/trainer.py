@@ -24,6 +24,7 @@ from sparse.masks import WEIGHT_SCALES, initial_mask, maskable_weights
 from sparse.topology import METHODS, TopologySchedule, evolve_layer, reset_optimizer_state
 from utils.checkpoint import CheckpointError
 
+
 class SparseTrainer:
     """Masks for the weight matrices of a learner's online networks (and their targets).
 
@@ -54,8 +55,9 @@ class SparseTrainer:
         }
         self.schedule = TopologySchedule(config.method, config.update_interval, config.drop_fraction,
                                          config.drop_schedule, config.stop_fraction, args.t_max)
-        self.grow_rule = METHODS[config.method].grow
-        self.dense_gradient_interval = config.update_interval if METHODS[config.method].dense_gradient else None
+        method = METHODS[config.method]
+        self.grow_rule = method.grow
+        self.dense_gradient_interval = config.update_interval if method.dense_gradient else None
         self.n_updates = 0
         self.topology_due = False
         self.dense_grads = {}
