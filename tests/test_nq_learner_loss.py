@@ -79,8 +79,9 @@ QMIX_LOSS = 5.6815046875
 N_REAL, N_AGENTS = 3, 2  # PyMARL2's stats average over real transitions, and the means also per agent
 
 
-def hand_batch():
-    """The two episodes above: A fills its three slots, B its first two."""
+def hand_batch(rewards=REWARDS):
+    """The two episodes above (``rewards`` per episode and transition): A fills its three
+    slots, B its first two."""
     scheme, groups, preprocess = build_scheme(ENV_SMALL)
     batch = EpisodeBatch(scheme, groups, 2, 3, preprocess)
     avail = torch.ones(2, 3, 2, 3, dtype=torch.int)
@@ -90,7 +91,7 @@ def hand_batch():
         slots = len(ACTIONS[episode])
         state = torch.zeros(1, slots, ENV_SMALL["state_shape"])
         state[0, :, 0] = torch.tensor(STATE_FIRST[episode])
-        reward = torch.tensor([*REWARDS[episode], 0.0][:slots]).view(1, slots, 1)
+        reward = torch.tensor([*rewards[episode], 0.0][:slots]).view(1, slots, 1)
         terminated = torch.tensor([*TERMINATED[episode], 0][:slots]).view(1, slots, 1)
         batch.update({
             "obs": torch.zeros(1, slots, 2, ENV_SMALL["obs_shape"]),
@@ -115,12 +116,13 @@ def set_hand_qmix_weights(mixer):
         mixer.V[2].weight[0, 0] = 0.5
 
 
-def hand_learner(alg):
-    """The ``alg`` (vdn or qmix) learner, built as a run builds it, with the Qs and mixer above;
-    returns it and a dict that receives the TD(lambda) targets of its next update."""
+def hand_learner(alg, **settings):
+    """The ``alg`` (vdn or qmix) learner, built as a run builds it (with config ``settings``),
+    with the Qs and mixer above; returns it and a dict that receives the TD(lambda) targets of
+    its next update."""
     overrides = {"mixing_embed_dim": 1} if alg == "qmix" else {}
     args = make_args(alg, env_info=ENV_SMALL, gamma=GAMMA, td_lambda=LAMBDA, td_lambda_schedule=[],
-                     double_q=True, target_operator="max", **overrides)
+                     double_q=True, target_operator="max", **overrides, **settings)
     learner = make_learner(args)
     assert type(learner) is NQLearner and args.mixer == alg
     if alg == "qmix":
@@ -162,3 +164,45 @@ def test_train_logs_the_hand_loss_as_loss_td(alg, loss):
     learner.train(hand_batch(), t_env=0, episode_num=0)  # the first update logs its stats
     assert learner.logger.latest("loss_td") == pytest.approx(loss)
     assert learner.logger.latest("td_lambda") == pytest.approx(LAMBDA)
+
+
+# standardise_rewards: the real transitions' rewards are A's 1 and 2 and B's 2.5 (B's 10 is on
+# a masked transition); their mean and (population) standard deviation:
+REAL_REWARDS = [1.0, 2.0, 2.5]
+REAL_MEAN = sum(REAL_REWARDS) / 3
+REAL_STD = (sum((reward - REAL_MEAN) ** 2 for reward in REAL_REWARDS) / 3) ** 0.5
+
+
+def standardised(rewards):
+    return [[(reward - REAL_MEAN) / REAL_STD for reward in episode] for episode in rewards]
+
+
+@pytest.mark.parametrize("alg", ["vdn", "qmix"])
+def test_standardise_rewards_builds_targets_from_the_real_steps_standardised_rewards(alg):
+    learner, recorded = hand_learner(alg, standardise_rewards=True)
+    learner.compute_loss(hand_batch(), t_env=0)
+    plain, expected = hand_learner(alg)
+    plain.compute_loss(hand_batch(standardised(REWARDS)), t_env=0)
+    # Statistics start from gymnasium's prior (mean 0, variance 1, count 1e-4): within 1e-3.
+    real = [(0, 0), (0, 1), (1, 0)]
+    assert [float(recorded["targets"][i, t]) for i, t in real] == \
+        [pytest.approx(float(expected["targets"][i, t]), rel=1e-3) for i, t in real]
+    assert float(recorded["targets"][0, 1]) != pytest.approx(VDN_TARGETS[0][1] if alg == "vdn" else QMIX_TARGETS[0][1])
+
+
+def test_reward_statistics_run_over_updates_and_are_checkpointed():
+    learner, _ = hand_learner("vdn", standardise_rewards=True)
+    learner.compute_loss(hand_batch(), t_env=0)
+    learner.compute_loss(hand_batch([(3.0, -1.0), (4.0, 100.0)]), t_env=0)  # 100: masked again
+    seen = REAL_REWARDS + [3.0, -1.0, 4.0]
+    mean = sum(seen) / len(seen)
+    state = learner.state_dict()["reward_standardiser"]
+    assert state["mean"] == pytest.approx(mean, rel=1e-3)
+    assert state["var"] == pytest.approx(sum((reward - mean) ** 2 for reward in seen) / len(seen), rel=1e-3)
+
+    resumed, _ = hand_learner("vdn", standardise_rewards=True)
+    resumed.load_state_dict(learner.state_dict())
+    assert resumed.state_dict()["reward_standardiser"] == state
+    plain, _ = hand_learner("vdn")
+    with pytest.raises(ValueError, match="holds no reward statistics"):
+        resumed.load_state_dict(plain.state_dict())

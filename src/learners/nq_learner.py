@@ -14,6 +14,7 @@ import copy
 
 import torch
 
+from components.reward_standardiser import RewardStandardiser
 from learners.networks import NetworkPair, checkpoint_names
 from learners.optimizers import OPTIMIZERS, build_optimizer
 from learners.targets import TargetBuilder
@@ -69,6 +70,7 @@ class NQLearner:
         self.last_target_update_episode = 0
         self.log_stats_t = -args.learner_log_interval - 1
         self.sparse = None
+        self.reward_standardiser = RewardStandardiser() if args.standardise_rewards else None
 
     def build_networks(self, mac, scheme, args):
         """The learner's networks, ``{name: NetworkPair}`` in the optimizer's order: the agent
@@ -87,14 +89,18 @@ class NQLearner:
         self.sparse = sparse_trainer
 
     # --- the update -----------------------------------------------------------------
-    @staticmethod
-    def unpack(batch):
-        """Rewards, actions, terminated, loss mask ``[B, T-1, ...]`` and availability ``[B, T, ...]``."""
+    def unpack(self, batch):
+        """Rewards, actions, terminated, loss mask ``[B, T-1, ...]`` and availability ``[B, T, ...]``.
+
+        With ``standardise_rewards`` the rewards are standardised, and this batch's real rewards
+        join the running statistics first (once per update: every learner unpacks once)."""
         rewards = batch["reward"][:, :-1]
         actions = batch["actions"][:, :-1]
         terminated = batch["terminated"][:, :-1].float()
         mask = batch["filled"][:, :-1].float()
         mask[:, 1:] = mask[:, 1:] * (1 - terminated[:, :-1])
+        if self.reward_standardiser is not None:
+            rewards = self.reward_standardiser(rewards, mask)
         return rewards, actions, terminated, mask, batch["avail_actions"]
 
     @staticmethod
@@ -174,6 +180,7 @@ class NQLearner:
             "last_target_update_episode": self.last_target_update_episode,
             "log_stats_t": self.log_stats_t,
             "sparse": None if self.sparse is None else self.sparse.state_dict(),
+            "reward_standardiser": None if self.reward_standardiser is None else self.reward_standardiser.state_dict(),
         }
 
     def load_state_dict(self, state):
@@ -190,6 +197,10 @@ class NQLearner:
             if state.get("sparse") is None:
                 raise ValueError("it holds no sparse masks, and this run has sparse.enabled=True")
             self.sparse.load_state_dict(state["sparse"])
+        if self.reward_standardiser is not None:
+            if state.get("reward_standardiser") is None:
+                raise ValueError("it holds no reward statistics, and this run has standardise_rewards=True")
+            self.reward_standardiser.load_state_dict(state["reward_standardiser"])
 
     def pymarl_files(self):
         """PyMARL2's ``agent.th``, ``mixer.th`` and ``opt.th`` of this learner (utils/pymarl_files.py)."""
