@@ -10,6 +10,9 @@ training / inference FLOPs ratios the runs logged (1 / 1 for dense runs, which l
     python benchmarks/results_table.py --group "dense QMIX=results/sacred/3m/qmix_1M/*" \\
         --group "MAST-QMIX=results/sacred/3m/mast_qmix_1M/*"
 
+``--metric`` picks another logged test metric in place of the win rate, e.g.
+``test_return_mean`` for envs without wins (gymma's); ``--threshold`` is then in its units.
+
 ``--sweep NAME`` makes the rows from a sweep of src/sweep.py instead: one row per grid point
 without its seed (the seeds of a row are its runs), labelled by that point.
 
@@ -68,10 +71,10 @@ def sweep_groups(results, sweep_name):
     return [(label, folders, f"in sweep {sweep_name!r}") for label, folders in groups.items()]
 
 
-def table_row(label, folders, where, threshold):
-    runs = sorted(load_runs(folders, WIN_RATE), key=lambda run: run["seed"])
+def table_row(label, folders, where, metric, threshold):
+    runs = sorted(load_runs(folders, metric), key=lambda run: run["seed"])
     if not runs:
-        raise SystemExit(f"error: no run with {WIN_RATE} {where} (group {label!r})")
+        raise SystemExit(f"error: no run with {metric} {where} (group {label!r})")
     finals = np.array([final_value(run) for run in runs])
     return "| " + " | ".join([
         label,
@@ -91,10 +94,12 @@ def main():
     rows_from.add_argument("--group", action="append", help='"LABEL=GLOB" of the Sacred run folders of a row')
     rows_from.add_argument("--sweep", help="the name of a sweep of src/sweep.py: a row per point without its seed")
     parser.add_argument("--results", default="results", help="local_results_path of the sweep (with --sweep)")
-    parser.add_argument("--threshold", type=float, default=0.9, help="the win rate of the 'first test at' column")
+    parser.add_argument("--metric", default=WIN_RATE, help="the logged test metric of the table (default: the win rate)")
+    parser.add_argument("--threshold", type=float, default=0.9,
+                        help="the metric's value of the 'first test at' column (default 0.9, a win rate)")
     options = parser.parse_args()
     groups = sweep_groups(options.results, options.sweep) if options.sweep else glob_groups(options.group)
-    rows = [table_row(label, folders, where, options.threshold) for label, folders, where in groups]
+    rows = [table_row(label, folders, where, options.metric, options.threshold) for label, folders, where in groups]
     print(f"| run | seeds | final per seed | final, mean +- sd | best per seed | first test >= {options.threshold:g} at "
           f"| env steps | FLOPs train / inference |")
     print("|---|---|---|---|---|---|---|---|")

@@ -5,15 +5,16 @@ import os
 import sys
 
 import numpy as np
+import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import plot_curves  # noqa: E402
 
 
-def write_sacred_folder(folder, token, steps, values, seed=1, minutes=10):
+def write_sacred_folder(folder, token, steps, values, seed=1, minutes=10, metric="test_battle_won_mean"):
     os.makedirs(folder)
     with open(os.path.join(folder, "info.json"), "w") as handle:
-        json.dump({"unique_token": token, "test_battle_won_mean": values, "test_battle_won_mean_T": steps}, handle)
+        json.dump({"unique_token": token, metric: values, f"{metric}_T": steps}, handle)
     with open(os.path.join(folder, "run.json"), "w") as handle:
         json.dump({"status": "COMPLETED", "start_time": "2026-11-24T10:00:00.000000",
                    "stop_time": f"2026-11-24T10:{minutes:02d}:00.000000"}, handle)
@@ -65,3 +66,18 @@ def test_results_table_rows_come_from_the_runs(tmp_path, capsys, monkeypatch):
     assert lines[2] == (f"| MAST | 2 | {finals[0]:.3f} / 0.200 | {finals.mean():.3f} +- {finals.std():.3f} | "
                         "0.950 / 0.200 | 40k / never | 50k / 40k | 0.123 / 0.117 |")
     assert lines[3] == "| dense | 1 | 0.705 | 0.705 +- 0.000 | 0.910 | 10k | 10k | 1 / 1 |"
+
+
+def test_results_table_reads_another_metric_with_its_own_threshold(tmp_path, capsys, monkeypatch):
+    import results_table
+
+    write_sacred_folder(tmp_path / "lbf" / "1", "run_a", [0, 10000, 20000], [0.1, 0.4, 0.7], metric="test_return_mean")
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"QMIX={tmp_path}/lbf/*",
+                                      "--metric", "test_return_mean", "--threshold", "0.5"])
+    results_table.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert "first test >= 0.5 at" in lines[0]
+    assert lines[2] == "| QMIX | 1 | 0.400 | 0.400 +- 0.000 | 0.700 | 20k | 20k | 1 / 1 |"
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"QMIX={tmp_path}/lbf/*"])
+    with pytest.raises(SystemExit, match="no run with test_battle_won_mean"):
+        results_table.main()
