@@ -21,17 +21,17 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
 from components.random_episodes import random_episode_batch  # noqa: E402
-from envs.smax import SMAXCore  # noqa: E402
+from operator_cost import config_and_env  # noqa: E402
 from run.build import build_learner  # noqa: E402
-from utils.config import layered_config, to_namespace  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
 
-def learner_on(alg, env_info, device):
-    args = to_namespace(layered_config(alg, "smax"))
-    args.seed, args.device = 0, device
+def learner_on(alg, map_name, device):
+    """``(learner, env_info)`` of ``alg`` on ``map_name``, built on the CPU and moved to ``device``."""
+    args, env_info = config_and_env(alg, map_name)
+    args.device = device
     torch.manual_seed(0)
-    return build_learner(args, env_info, Logger(get_console_logger("update_device_cost"))).to(device)
+    return build_learner(args, env_info, Logger(get_console_logger("update_device_cost"))).to(device), env_info
 
 
 def timed_update(learner, batch, device, round_index):
@@ -57,9 +57,10 @@ def main():
           f"torch {torch.__version__}, 1 CPU thread, GPU: {gpu}")
     print("| alg | device | update ms min / median / max | CPU / device (medians) |")
     print("|---|---|---|---|")
-    env_info = SMAXCore(options.map, 100, 10.0, 1.0, normalize_state=True).env_info()
     for alg in options.algs.split(","):
-        learners = {device: learner_on(alg, env_info, device) for device in devices}
+        built = {device: learner_on(alg, options.map, device) for device in devices}
+        learners = {device: learner for device, (learner, _) in built.items()}
+        env_info = built["cpu"][1]
         size = learners["cpu"].args.batch_size
         batch = random_episode_batch(env_info, size, options.steps, torch.Generator().manual_seed(0))
         times = {device: [] for device in devices}
