@@ -29,6 +29,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def group_spec(spec):
+    """``(label, glob)`` of a ``--group "LABEL=GLOB"`` argument, split at its last "=" so that a
+    label may hold one (``"fixed omega (sm_scale=fixed)=results/sacred/3m/x/*"``)."""
+    label, equals, pattern = spec.rpartition("=")
+    if not equals or not label or not pattern:
+        raise SystemExit(f"error: --group {spec!r} is not LABEL=GLOB")
+    return label, pattern
+
+
 def load_segment(folder, metric):
     """One Sacred folder: the values it logged and its wall time."""
     with open(os.path.join(folder, "info.json")) as handle:
@@ -130,7 +139,7 @@ def main():
     print("|---|---|---|---|---|---|---|---|---|")
     summaries = []
     for spec in options.group:
-        label, pattern = spec.split("=", 1)
+        label, pattern = group_spec(spec)
         runs = load_runs([folder for folder in sorted(glob.glob(pattern))
                           if os.path.isfile(os.path.join(folder, "info.json"))], options.metric)
         if not runs:

@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from plot_curves import final_value, first_step_at, load_runs
+from plot_curves import final_value, first_step_at, group_spec, load_runs
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src"))
 
@@ -52,9 +52,7 @@ def glob_groups(specs):
     """``[(label, folders, where)]`` of ``--group "LABEL=GLOB"`` arguments."""
     groups = []
     for spec in specs:
-        if "=" not in spec:
-            raise SystemExit(f"error: --group {spec!r} is not LABEL=GLOB")
-        label, pattern = spec.split("=", 1)
+        label, pattern = group_spec(spec)
         folders = [folder for folder in sorted(glob.glob(pattern)) if os.path.isfile(os.path.join(folder, "info.json"))]
         groups.append((label, folders, f"matches {pattern!r}"))
     return groups

@@ -58,12 +58,12 @@ def test_results_table_rows_come_from_the_runs(tmp_path, capsys, monkeypatch):
     with open(tmp_path / "mast" / "3" / "info.json", "w") as handle:
         json.dump(info, handle)
     write_sacred_folder(tmp_path / "dense" / "1", "run_c", [0, 10000], [0.5, 0.91], seed=3)
-    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"MAST={tmp_path}/mast/*",
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"MAST (sm_scale=spread)={tmp_path}/mast/*",
                                       "--group", f"dense={tmp_path}/dense/*"])
     results_table.main()
     lines = capsys.readouterr().out.splitlines()
     finals = np.array([np.mean([0.1, 0.2, 0.35, 0.95, 0.55]), 0.2])
-    assert lines[2] == (f"| MAST | 2 | {finals[0]:.3f} / 0.200 | {finals.mean():.3f} +- {finals.std():.3f} | "
+    assert lines[2] == (f"| MAST (sm_scale=spread) | 2 | {finals[0]:.3f} / 0.200 | {finals.mean():.3f} +- {finals.std():.3f} | "
                         "0.950 / 0.200 | 40k / never | 50k / 40k | 0.123 / 0.117 |")
     assert lines[3] == "| dense | 1 | 0.705 | 0.705 +- 0.000 | 0.910 | 10k | 10k | 1 / 1 |"
 
@@ -80,4 +80,7 @@ def test_results_table_reads_another_metric_with_its_own_threshold(tmp_path, cap
     assert lines[2] == "| QMIX | 1 | 0.400 | 0.400 +- 0.000 | 0.700 | 20k | 20k | 1 / 1 |"
     monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"QMIX={tmp_path}/lbf/*"])
     with pytest.raises(SystemExit, match="no run with test_battle_won_mean"):
+        results_table.main()
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"{tmp_path}/lbf/*"])
+    with pytest.raises(SystemExit, match="is not LABEL=GLOB"):
         results_table.main()

@@ -21,7 +21,10 @@ RAY = os.path.join(os.path.dirname(sys.executable), "ray")
 
 
 def ray_env():
-    return {**subprocess_env(), "RAY_AUTH_MODE": "disabled"}  # local test clusters: no token (PLATFORM.md)
+    """Local test clusters: no token (PLATFORM.md), and the points at normal priority (Ray starts
+    its tasks at nice 15, which beside training runs on a developer's machine leaves them
+    almost no CPU; README "Sweeps")."""
+    return {**subprocess_env(), "RAY_AUTH_MODE": "disabled", "RAY_worker_niceness": "0"}
 
 
 def sweep_command(results, *tokens):

@@ -39,7 +39,10 @@ def run_points(ray, points):
     outcomes = {}
     try:
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            # short waits: a wait that blocks inside Ray's C++ does not always let Ctrl-C through
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            if not done:
+                continue
             point = pending.pop(done[0])
             code, error = outcomes[point.label] = task_outcome(ray, done[0])
             print(f"{'done' if code in COMPLETE_CODES else 'failed':>6}: {point.label}"
