@@ -11,6 +11,7 @@ each round and is moved to the device inside the timed update, as the run does w
 """
 
 import argparse
+import copy
 import os
 import statistics
 import sys
@@ -26,12 +27,12 @@ from run.build import build_learner  # noqa: E402
 from utils.logging import Logger, get_console_logger  # noqa: E402
 
 
-def learner_on(alg, map_name, device):
-    """``(learner, env_info)`` of ``alg`` on ``map_name``, built on the CPU and moved to ``device``."""
-    args, env_info = config_and_env(alg, map_name)
+def learner_on(args, env_info, device):
+    """The learner of ``args`` (a copy set to ``device``), built on the CPU and moved to ``device``."""
+    args = copy.copy(args)
     args.device = device
     torch.manual_seed(0)
-    return build_learner(args, env_info, Logger(get_console_logger("update_device_cost"))).to(device), env_info
+    return build_learner(args, env_info, Logger(get_console_logger("update_device_cost"))).to(device)
 
 
 def timed_update(learner, batch, device, round_index):
@@ -58,11 +59,9 @@ def main():
     print("| alg | device | update ms min / median / max | CPU / device (medians) |")
     print("|---|---|---|---|")
     for alg in options.algs.split(","):
-        built = {device: learner_on(alg, options.map, device) for device in devices}
-        learners = {device: learner for device, (learner, _) in built.items()}
-        env_info = built["cpu"][1]
-        size = learners["cpu"].args.batch_size
-        batch = random_episode_batch(env_info, size, options.steps, torch.Generator().manual_seed(0))
+        args, env_info = config_and_env(alg, options.map)
+        learners = {device: learner_on(args, env_info, device) for device in devices}
+        batch = random_episode_batch(env_info, args.batch_size, options.steps, torch.Generator().manual_seed(0))
         times = {device: [] for device in devices}
         for round_index in range(options.rounds + 3):
             for device, learner in learners.items():
