@@ -84,3 +84,33 @@ def test_results_table_reads_another_metric_with_its_own_threshold(tmp_path, cap
     monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"{tmp_path}/lbf/*"])
     with pytest.raises(SystemExit, match="is not LABEL=GLOB"):
         results_table.main()
+
+
+def test_archived_runs_read_as_the_originals(tmp_path):
+    import archive_runs
+
+    sacred = tmp_path / "results" / "sacred" / "3m" / "mast_qmix_1M"
+    write_sacred_folder(sacred / "1", "run_a", [0, 10000, 20000, 30000, 40000], [0.0, 0.1, 0.2, 0.3, 0.4])
+    write_sacred_folder(sacred / "2", "run_a", [30000, 40000, 50000], [0.35, 0.45, 0.55], minutes=5)
+    with open(sacred / "2" / "run.json") as handle:
+        resumed = json.load(handle)
+    resumed["start_time"] = "2026-11-24T11:00:00.000000"
+    with open(sacred / "2" / "run.json", "w") as handle:
+        json.dump(resumed, handle)
+    write_sacred_folder(sacred / "3", "run_b", [0, 10000], [0.0, 0.5], seed=2)
+    with open(sacred / "3" / "run.json", "w") as handle:
+        json.dump({"status": "RUNNING", "start_time": "2026-11-24T10:00:00.000000",
+                   "heartbeat": "2026-11-24T10:05:00.000000"}, handle)
+    archive = tmp_path / "archive"
+    archive_runs.main([str(sacred / "*"), "--to", str(archive)])
+
+    archived = sorted((archive / "3m" / "mast_qmix_1M").iterdir())
+    assert [folder.name for folder in archived] == ["run_a_2026-11-24T10-00-00", "run_a_2026-11-24T11-00-00"]
+    assert sorted(os.listdir(archived[0])) == ["config.json", "info.json", "run.json"]
+    original = plot_curves.load_runs([str(sacred / "1"), str(sacred / "2")], "test_battle_won_mean")
+    copied = plot_curves.load_runs([str(folder) for folder in archived], "test_battle_won_mean")
+    assert copied[0]["steps"].tolist() == original[0]["steps"].tolist()
+    np.testing.assert_allclose(copied[0]["values"], original[0]["values"])
+
+    archive_runs.main([str(sacred / "*"), "--to", str(archive)])  # a rerun copies nothing twice
+    assert len(list((archive / "3m" / "mast_qmix_1M").iterdir())) == 2
