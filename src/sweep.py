@@ -17,6 +17,7 @@ stop the others. Exit code: 0 when every point is complete, 1 otherwise, 2 for b
 130 when stopped with Ctrl-C (the runs stop as on Ctrl-C: final checkpoints).
 """
 
+import signal
 import sys
 import time
 
@@ -87,4 +88,7 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # a sweep started in the background of a script inherits SIGINT ignored, and Python then
+    # raises no KeyboardInterrupt: restore it, so that Ctrl-C or kill -INT stops the sweep
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main(sys.argv))
