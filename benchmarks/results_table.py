@@ -13,6 +13,11 @@ training / inference FLOPs ratios the runs logged (1 / 1 for dense runs, which l
 ``--metric`` picks another logged test metric in place of the win rate, e.g.
 ``test_return_mean`` for envs without wins (gymma's); ``--threshold`` is then in its units.
 
+``--window STEPS`` adds a second table: per run, the mean of its tests in each window of STEPS
+env steps (0 to STEPS, STEPS to 2 STEPS, ...), the shape of a learning curve in figures.
+
+    python benchmarks/results_table.py --window 200000 --group "MAST-QMIX=docs/runs/3s5z/mast_qmix_3s5z_2M/*"
+
 ``--sweep NAME`` makes the rows from a sweep of src/sweep.py instead: one row per grid point
 without its seed (the seeds of a row are its runs), labelled by that point.
 
@@ -86,6 +91,22 @@ def table_row(label, folders, where, metric, threshold):
     ]) + " |"
 
 
+def window_table(groups, metric, window):
+    """Per run (a row per seed of each group), the mean of its tests in each ``window`` of env steps."""
+    rows = []
+    for label, folders, _ in groups:
+        for run in sorted(load_runs(folders, metric), key=lambda run: run["seed"]):
+            index = run["steps"] // window
+            means = {int(k): run["values"][index == k].mean() for k in np.unique(index)}
+            rows.append((f"{label}, seed {run['seed']}", means))
+    count = 1 + max(max(means) for _, means in rows)
+    header = [f"{k * window / 1e6:g}-{(k + 1) * window / 1e6:g}M" for k in range(count)]
+    lines = ["| run | " + " | ".join(header) + " |", "|---|" + "---|" * count]
+    for name, means in rows:
+        lines.append(f"| {name} | " + " | ".join(f"{means[k]:.2f}" if k in means else "-" for k in range(count)) + " |")
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     rows_from = parser.add_mutually_exclusive_group(required=True)
@@ -95,13 +116,20 @@ def main():
     parser.add_argument("--metric", default=WIN_RATE, help="the logged test metric of the table (default: the win rate)")
     parser.add_argument("--threshold", type=float, default=0.9,
                         help="the metric's value of the 'first test at' column (default 0.9, a win rate)")
+    parser.add_argument("--window", type=int, metavar="STEPS",
+                        help="also print each run's mean test value per window of STEPS env steps")
     options = parser.parse_args()
+    if options.window is not None and options.window <= 0:
+        raise SystemExit(f"error: --window must be a positive number of env steps, not {options.window}")
     groups = sweep_groups(options.results, options.sweep) if options.sweep else glob_groups(options.group)
     rows = [table_row(label, folders, where, options.metric, options.threshold) for label, folders, where in groups]
     print(f"| run | seeds | final per seed | final, mean +- sd | best per seed | first test >= {options.threshold:g} at "
           f"| env steps | FLOPs train / inference |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
+    if options.window is not None:
+        print(f"\nMean of {options.metric} per {thousands(options.window)}-step window:\n")
+        print("\n".join(window_table(groups, options.metric, options.window)))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,24 @@ def test_results_table_reads_another_metric_with_its_own_threshold(tmp_path, cap
         results_table.main()
 
 
+def test_results_table_window_means_follow_each_run(tmp_path, capsys, monkeypatch):
+    import results_table
+
+    # seed 1 resumed at 30k (its segments joined), seed 2 shorter: its missing window is "-"
+    write_sacred_folder(tmp_path / "mast" / "1", "run_a", [0, 10000, 20000, 30000, 40000], [0.0, 0.1, 0.2, 0.9, 0.9])
+    write_sacred_folder(tmp_path / "mast" / "2", "run_a", [30000, 40000, 50000], [0.3, 0.5, 0.6])
+    write_sacred_folder(tmp_path / "mast" / "3", "run_b", [0, 10000], [0.4, 0.8], seed=2)
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"MAST={tmp_path}/mast/*", "--window", "20000"])
+    results_table.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[4] == "Mean of test_battle_won_mean per 20k-step window:"
+    assert lines[6:] == ["| run | 0-0.02M | 0.02-0.04M | 0.04-0.06M |", "|---|---|---|---|",
+                         "| MAST, seed 1 | 0.05 | 0.25 | 0.55 |", "| MAST, seed 2 | 0.60 | - | - |"]
+    monkeypatch.setattr(sys, "argv", ["results_table.py", "--group", f"MAST={tmp_path}/mast/*", "--window", "0"])
+    with pytest.raises(SystemExit, match="--window must be a positive number of env steps, not 0"):
+        results_table.main()
+
+
 def test_archived_runs_read_as_the_originals(tmp_path):
     import archive_runs
 
