@@ -137,9 +137,10 @@ def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
 def test_ctrl_c_stops_each_point_as_ctrl_c_stops_a_run(tmp_path):
     results = str(tmp_path)
     tokens = ["seed=[1]", "t_max=1000000", "save_model_interval=1000000", "sweep_name=stopped"]
-    ignore_sigint = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a background job of a script starts
-    sweep = subprocess.Popen(sweep_command(results, *tokens), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True, cwd=REPO, env=ray_env(), preexec_fn=ignore_sigint)
+    # started with SIGINT ignored, as a background job of a script starts (the shell's ignore survives its exec)
+    with_sigint_ignored = ["bash", "-c", 'trap "" INT; exec "$@"', "bash"]
+    sweep = subprocess.Popen(with_sigint_ignored + sweep_command(results, *tokens), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, cwd=REPO, env=ray_env())
     log = os.path.join(results, "sweeps", "stopped", "qmix_seed1_3m.log")
     deadline = time.time() + 900
     while not (os.path.exists(log) and "Recent stats" in open(log).read()):  # the point trains
