@@ -74,10 +74,15 @@ def sweep_groups(results, sweep_name):
     return [(label, folders, f"in sweep {sweep_name!r}") for label, folders in groups.items()]
 
 
-def table_row(label, folders, where, metric, threshold):
+def seed_ordered_runs(label, folders, where, metric):
+    """The group's runs that logged ``metric``, by seed; one line naming the group when it has none."""
     runs = sorted(load_runs(folders, metric), key=lambda run: run["seed"])
     if not runs:
         raise SystemExit(f"error: no run with {metric} {where} (group {label!r})")
+    return runs
+
+
+def table_row(label, folders, runs, threshold):
     finals = np.array([final_value(run) for run in runs])
     return "| " + " | ".join([
         label,
@@ -91,11 +96,11 @@ def table_row(label, folders, where, metric, threshold):
     ]) + " |"
 
 
-def window_table(groups, metric, window):
-    """Per run (a row per seed of each group), the mean of its tests in each ``window`` of env steps."""
+def window_table(group_runs, window):
+    """Per run (a row per seed of each group), the mean of its values in each ``window`` of env steps."""
     rows = []
-    for label, folders, _ in groups:
-        for run in sorted(load_runs(folders, metric), key=lambda run: run["seed"]):
+    for label, runs in group_runs:
+        for run in runs:
             index = run["steps"] // window
             means = {int(k): run["values"][index == k].mean() for k in np.unique(index)}
             rows.append((f"{label}, seed {run['seed']}", means))
@@ -122,14 +127,16 @@ def main():
     if options.window is not None and options.window <= 0:
         raise SystemExit(f"error: --window must be a positive number of env steps, not {options.window}")
     groups = sweep_groups(options.results, options.sweep) if options.sweep else glob_groups(options.group)
-    rows = [table_row(label, folders, where, options.metric, options.threshold) for label, folders, where in groups]
+    group_runs = [(label, seed_ordered_runs(label, folders, where, options.metric)) for label, folders, where in groups]
+    rows = [table_row(label, folders, runs, options.threshold)
+            for (label, folders, _), (_, runs) in zip(groups, group_runs)]
     print(f"| run | seeds | final per seed | final, mean +- sd | best per seed | first test >= {options.threshold:g} at "
           f"| env steps | FLOPs train / inference |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     if options.window is not None:
         print(f"\nMean of {options.metric} per {thousands(options.window)}-step window:\n")
-        print("\n".join(window_table(groups, options.metric, options.window)))
+        print("\n".join(window_table(group_runs, options.window)))
 
 
 if __name__ == "__main__":
