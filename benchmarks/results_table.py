@@ -99,7 +99,7 @@ def table_row(label, folders, runs, threshold):
 def window_table(group_runs, window):
     """Per run (a row per seed of each group), the mean of its values in each ``window`` of env steps."""
     rows = []
-    for label, runs in group_runs:
+    for label, _, runs in group_runs:
         for run in runs:
             index = run["steps"] // window
             means = {int(k): run["values"][index == k].mean() for k in np.unique(index)}
@@ -127,9 +127,9 @@ def main():
     if options.window is not None and options.window <= 0:
         raise SystemExit(f"error: --window must be a positive number of env steps, not {options.window}")
     groups = sweep_groups(options.results, options.sweep) if options.sweep else glob_groups(options.group)
-    group_runs = [(label, seed_ordered_runs(label, folders, where, options.metric)) for label, folders, where in groups]
-    rows = [table_row(label, folders, runs, options.threshold)
-            for (label, folders, _), (_, runs) in zip(groups, group_runs)]
+    group_runs = [(label, folders, seed_ordered_runs(label, folders, where, options.metric))
+                  for label, folders, where in groups]
+    rows = [table_row(label, folders, runs, options.threshold) for label, folders, runs in group_runs]
     print(f"| run | seeds | final per seed | final, mean +- sd | best per seed | first test >= {options.threshold:g} at "
           f"| env steps | FLOPs train / inference |")
     print("|---|---|---|---|---|---|---|---|")
