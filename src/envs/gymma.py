@@ -16,6 +16,8 @@ parallel-env module of the package (``mpe2:simple_spread_v3``).
   (``episode_limit``; a cut is not a terminal state, and the info says ``episode_limit``). An
   end at the time limit counts as a cut even if the env calls it terminal, so set
   ``time_limit`` to the env's own limit (LBF 50, RWARE 500, MPE 25, as EPyMARL does).
+  With ``time_limit_terminal`` an end at the time limit is terminal instead (no bootstrapping
+  past it), as EPyMARL's own runner stores it.
 """
 
 import importlib
@@ -145,7 +147,7 @@ class _PettingZooAgents:
 class GymmaEnv:
     """SMAC's interface over a gymnasium or PettingZoo multi-agent env (module docstring)."""
 
-    def __init__(self, key, time_limit=50, reward_scalarisation="sum", seed=0):
+    def __init__(self, key, time_limit=50, reward_scalarisation="sum", time_limit_terminal=False, seed=0):
         package, name = split_key(key)
         _import_package(package, key)
         module = pettingzoo_module(package, name)
@@ -156,6 +158,7 @@ class GymmaEnv:
         self.key = key
         self.n_agents = self.agents.n_agents
         self.episode_limit = time_limit
+        self.time_limit_terminal = time_limit_terminal
         self.n_actions = max(int(space.n) for space in self.agents.action_spaces)
         self.obs_size = max(int(np.prod(space.shape)) for space in self.agents.observation_spaces)
         self.scalarise = SCALARISATIONS[reward_scalarisation]
@@ -193,9 +196,10 @@ class GymmaEnv:
         self._obs, self._avail = self._pad(observations), self._masks(info)
         # An end at the time limit is a time-out even when the env calls it terminal (LBF ends its
         # episodes at its own limit, 50 steps, as game over); an earlier end is the env's to call.
+        # With time_limit_terminal a time-out is terminal, so no episode is reported as cut.
         time_out = self._t >= self.episode_limit or (cut and not done)
         if done or time_out:
-            return float(self.scalarise(rewards)), True, {"episode_limit": time_out}
+            return float(self.scalarise(rewards)), True, {"episode_limit": time_out and not self.time_limit_terminal}
         return float(self.scalarise(rewards)), False, {}
 
     def get_obs(self):
