@@ -6,12 +6,9 @@ import numpy as np
 import pytest
 
 from cli_runs import output_of, run_main
-from components.episode_batch import build_scheme
 from envs.gymma import GymmaEnv, check_key
-from runners import REGISTRY as RUNNER_REGISTRY
-from test_runners import UniformRandomController
+from runner_setup import collect
 from utils.config import ConfigError, layered_config, to_namespace
-from utils.logging import Logger, get_console_logger
 
 KEYS = {  # key: (time limit, n_agents, obs size, n_actions, state size)
     "lbforaging:Foraging-8x8-2p-3f-v3": (50, 2, 15, 6, 30),
@@ -46,13 +43,7 @@ def test_an_end_at_the_time_limit_is_stored_as_terminal_only_when_asked(time_lim
     config["env_args"].update(key="mpe2:simple_spread_v3", time_limit=6, time_limit_terminal=time_limit_terminal)
     args = to_namespace(config)
     args.device = "cpu"
-    runner = RUNNER_REGISTRY["episode"](args, Logger(get_console_logger()))
-    try:
-        scheme, groups, preprocess = build_scheme(runner.get_env_info())
-        runner.setup(scheme, groups, preprocess, UniformRandomController())
-        terminated = runner.run(test_mode=False)["terminated"][0, :6, 0].tolist()
-    finally:
-        runner.close_env()
+    terminated = collect(args)[0]["terminated"][0, :6, 0].tolist()
     assert terminated == [0, 0, 0, 0, 0, int(time_limit_terminal)]
 
 

@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from components.episode_batch import build_scheme
-from runners import REGISTRY as RUNNER_REGISTRY
+from runner_setup import collect
 from runners.env_backends import SubprocessEnvs, WorkerError
 from utils.config import layered_config, to_namespace
-from utils.logging import Logger, get_console_logger
 
 
 def runner_args(runner, batch_size_run):
@@ -23,35 +21,9 @@ def runner_args(runner, batch_size_run):
     return args
 
 
-class UniformRandomController:
-    """Picks uniformly among available actions (the runner's only need of a controller)."""
-
-    def __init__(self):
-        self.epsilon = 1.0
-
-    def init_hidden(self, batch_size):
-        pass
-
-    def select_actions(self, batch, t, t_env, test_mode=False):
-        avail = batch["avail_actions"][:, t].float()
-        avail[avail.sum(-1) == 0] = 1.0
-        return torch.multinomial(avail.view(-1, avail.shape[-1]), 1).view(avail.shape[:2])
-
-
-def collect(runner_name, batch_size_run):
-    args = runner_args(runner_name, batch_size_run)
-    runner = RUNNER_REGISTRY[runner_name](args, Logger(get_console_logger()))
-    try:
-        scheme, groups, preprocess = build_scheme(runner.get_env_info())
-        runner.setup(scheme, groups, preprocess, UniformRandomController())
-        return runner.run(test_mode=False), runner.t_env
-    finally:
-        runner.close_env()
-
-
 @pytest.mark.parametrize("runner_name, batch_size_run", [("episode", 1), ("vectorized", 4), ("parallel", 2)])
 def test_runner_collects_well_formed_episodes(runner_name, batch_size_run):
-    batch, t_env = collect(runner_name, batch_size_run)
+    batch, t_env = collect(runner_args(runner_name, batch_size_run))
     filled = batch["filled"].squeeze(-1)
     lengths = filled.sum(dim=1) - 1  # the state after the last transition is stored too
     assert t_env == int(lengths.sum())
