@@ -4,10 +4,13 @@ Draws every masked layer's mask (agent: fc1, the GRU's weight_ih and weight_hh, 
 mixer's hypernetwork layers) as a black-and-white image, one row per output unit, and, for
 the agent's input layer, the count of active connections of each input feature: SMAX's
 observation (the other allies' features, the enemies', the agent's own), the last action and
-the agent id, with names read from the scenario. The agent network is shared, so its mask is
-the same for every agent; what differs between unit types is the part of the input only that
+the agent id, with names read from the scenario. A shared agent network (``n_rnn``) has one
+mask for every agent; what differs between unit types is the part of the input only that
 type turns on: its own unit-type bit and its agents' id inputs. Their active connections are
-printed per unit type, as a Markdown table.
+printed per unit type, as a Markdown table. With one network per agent (``rnn_ns``) each
+layer's image stacks the agents' masks top to bottom, the input figure shows the mean over
+agents, and the table gives each agent's count of active input connections, by unit type
+(the paper's figure 12).
 
     python benchmarks/plot_masks.py results/models/<unique_token> --out-dir docs/img/masks_2s3z
 """
@@ -34,14 +37,15 @@ AGENT_INPUT = "agent.fc1.weight"
 
 
 def saved_masks(models_dir, load_step):
-    """``(masks {name: bool array [out, in]}, config, step)`` of a checkpoint's online networks."""
+    """``(masks {name: array [out, in], or [agents, out, in] per agent}, config, step)`` of a
+    checkpoint's online networks."""
     checkpoint = open_checkpoint(argparse.Namespace(checkpoint_path=models_dir, load_step=load_step))
     if checkpoint.from_pymarl:
         raise SystemExit(f"error: {checkpoint.path} holds PyMARL2's files only, which carry no masks")
     sparse = read_state(checkpoint.path, "learner").get("sparse")
     if sparse is None:
         raise SystemExit(f"error: {checkpoint.path} is a dense run's checkpoint: it has no masks")
-    masks = {name: mask.numpy().reshape(mask.shape[0], -1) for name, mask in sparse["masks"].items()}
+    masks = {name: mask.numpy() for name, mask in sparse["masks"].items()}
     return masks, checkpoint.meta["config"], checkpoint.step
 
 
@@ -72,8 +76,10 @@ def draw_layer_masks(masks, step, path):
     n_rows = math.ceil(len(masks) / n_columns)
     figure, axes = plt.subplots(n_rows, n_columns, figsize=(4 * n_columns, 3.4 * n_rows), squeeze=False)
     for axis, (name, mask) in zip(axes.flat, masks.items()):
+        shape = "x".join(map(str, mask.shape))
+        mask = mask.reshape(-1, mask.shape[-1])  # per-agent masks stacked top to bottom
         axis.imshow(mask, cmap="gray", interpolation="nearest", aspect="auto")
-        axis.set_title(f"{name}\n{mask.shape[0]}x{mask.shape[1]}, density {mask.mean():.3f}", fontsize=8)
+        axis.set_title(f"{name}\n{shape}, density {mask.mean():.3f}", fontsize=8)
         axis.set_xlabel("input", fontsize=7)
         axis.set_ylabel("output unit", fontsize=7)
         axis.tick_params(labelsize=6)
@@ -115,6 +121,17 @@ def unit_type_table(counts, names, agent_types, type_names):
     return "\n".join(lines)
 
 
+def per_agent_table(agent_input_mask, agent_types):
+    """Markdown: each agent's active input connections (``rnn_ns``: one input layer per agent)."""
+    totals = agent_input_mask.sum(axis=(1, 2)).astype(np.int64)
+    lines = ["| agent | unit type | active connections of its input layer |", "|---|---|---|"]
+    lines += [f"| {i} | {agent_types[i]} | {totals[i]} |" for i in range(len(totals))]
+    for type_name in dict.fromkeys(agent_types):
+        of_type = [totals[i] for i, name in enumerate(agent_types) if name == type_name]
+        lines.append(f"| mean of the {type_name}s | {type_name} | {np.mean(of_type):.1f} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", help="a run's model directory, results/models/<unique_token>")
@@ -133,18 +150,22 @@ def main():
         print(f"{AGENT_INPUT} is dense in this run: no input-feature figure")
         return
     names, agent_types, type_names = input_feature_names(config)
-    counts = masks[AGENT_INPUT].sum(axis=0).astype(np.int64)
+    agent_input = masks[AGENT_INPUT]
+    per_agent = agent_input.ndim == 3
+    counts = agent_input.sum(axis=-2)  # [inputs], or [agents, inputs] per agent
+    counts = counts.mean(axis=0) if per_agent else counts.astype(np.int64)
     if len(names) != len(counts):
         raise SystemExit(f"error: the agent's input layer has {len(counts)} inputs, the scenario's names {len(names)}")
-    draw_input_connections(counts, names, masks[AGENT_INPUT].shape[0],
+    draw_input_connections(counts, names, agent_input.shape[-2],
                            os.path.join(options.out_dir, "input_connections.png"))
     print(f"wrote {os.path.join(options.out_dir, 'input_connections.png')}")
     print()
-    print(unit_type_table(counts, names, agent_types, type_names))
+    print(per_agent_table(agent_input, agent_types) if per_agent
+          else unit_type_table(counts, names, agent_types, type_names))
     busiest = np.argsort(-counts)[:8]
     print()
     print("Inputs with the most active connections: "
-          + ", ".join(f"{names[i]} ({counts[i]})" for i in busiest))
+          + ", ".join(f"{names[i]} ({counts[i]:g})" for i in busiest))
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ def make_args(alg="qmix", env_info=SMAX_3M_ENV_INFO, **overrides):
     return to_namespace(config)
 
 
-def sparse_args(method="rigl", sparsity=0.9, mixer="qmix", seed=0, optimizer="adam", **sparse_overrides):
+def sparse_args(method="rigl", sparsity=0.9, mixer="qmix", seed=0, optimizer="adam", agent="n_rnn",
+                **sparse_overrides):
     """A small sparse QMIX (or VDN) config with the given ``sparse`` block entries."""
     block = {"enabled": True, "sparsity": sparsity, "method": method, **sparse_overrides}
     return make_args(mixer=mixer, sparse=block, t_max=10_000, batch_size=4, target_update_interval=1,
-                     seed=seed, optimizer=optimizer)
+                     seed=seed, optimizer=optimizer, agent=agent)
 
 
 def make_learner(args, logger=None):

@@ -3,6 +3,7 @@ against the torch path it replaces: the same greedy episodes from the same weigh
 keys, exploration over available actions only, and its key saved with the runner."""
 
 import numpy as np
+import pytest
 import torch
 
 from components.episode_batch import EpisodeBatch, build_scheme
@@ -12,10 +13,10 @@ from utils.config import layered_config, to_namespace
 from utils.logging import Logger, get_console_logger
 
 
-def vectorized_runner(jit_collection, map_name="3m", seed=3, max_steps=30, agent_seed=0):
+def vectorized_runner(jit_collection, map_name="3m", seed=3, max_steps=30, agent_seed=0, agent="n_rnn"):
     config = layered_config("qmix", "smax")
     config["env_args"].update(map_name=map_name, max_steps=max_steps)
-    config.update(seed=seed, jit_collection=jit_collection, batch_size_run=4)
+    config.update(seed=seed, jit_collection=jit_collection, batch_size_run=4, agent=agent)
     args = to_namespace(config)
     args.device = "cpu"
     runner = RUNNER_REGISTRY["vectorized"](args, Logger(get_console_logger("test")))
@@ -28,9 +29,10 @@ def vectorized_runner(jit_collection, map_name="3m", seed=3, max_steps=30, agent
     return runner
 
 
-def test_greedy_episodes_equal_the_torch_path():
+@pytest.mark.parametrize("agent", ["n_rnn", "rnn_ns"])
+def test_greedy_episodes_equal_the_torch_path(agent):
     for map_name in ("3m", "2s3z"):
-        jitted, stepped = vectorized_runner(True, map_name), vectorized_runner(False, map_name)
+        jitted, stepped = vectorized_runner(True, map_name, agent=agent), vectorized_runner(False, map_name, agent=agent)
         assert jitted.rollout is not None and stepped.rollout is None
         for _ in range(2):  # the env keys advance alike from one call to the next
             from_jax, from_torch = jitted.run(test_mode=True), stepped.run(test_mode=True)

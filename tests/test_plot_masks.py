@@ -17,9 +17,9 @@ sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 import plot_masks  # noqa: E402
 
 
-def saved_sparse_run(results, map_name):
+def saved_sparse_run(results, map_name, agent="n_rnn"):
     layer = {"batch_size": 4, "batch_size_run": 2, "buffer_size": 8, "seed": 1, "local_results_path": results,
-             "env_args": {"map_name": map_name}}
+             "env_args": {"map_name": map_name}, "agent": agent}
     args = to_namespace(merge_layer(layered_config("rigl_qmix", "smax"), layer, "the test", allow_new_keys=False))
     args.device, args.unique_token = "cpu", "masks_test"
     runner, learner = build_runner_and_learner(args, Logger(get_console_logger()))
@@ -49,3 +49,17 @@ def test_the_masks_and_the_input_connections_of_a_heterogeneous_map(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert (out / "layer_masks.png").stat().st_size > 0 and (out / "input_connections.png").stat().st_size > 0
     assert "| zealot | 2, 3, 4 |" in result.stdout
+
+
+@pytest.mark.slow
+def test_one_network_per_agent_gives_each_agents_count_of_input_connections(tmp_path):
+    models, learner = saved_sparse_run(str(tmp_path), "2s3z", agent="rnn_ns")
+    fc1 = learner.sparse.masks["agent.fc1.weight"].numpy()  # [agents, hidden, inputs]
+    out = tmp_path / "figures"
+    result = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "plot_masks.py"), models,
+                             "--out-dir", str(out)], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "input_connections.png").stat().st_size > 0
+    totals = fc1.sum(axis=(1, 2)).astype(np.int64)
+    assert f"| 0 | stalker | {totals[0]} |" in result.stdout and f"| 4 | zealot | {totals[4]} |" in result.stdout
+    assert f"| mean of the zealots | zealot | {totals[2:].mean():.1f} |" in result.stdout

@@ -72,19 +72,20 @@ def test_target_networks_carry_the_masks_before_and_after_target_copies():
         assert torch.equal(weight, target_weights(learner)[name])
 
 
-def test_fan_in_scaling_gives_sparse_units_the_dense_initial_variance_and_the_targets_the_same_weights():
+@pytest.mark.parametrize("agent", ["n_rnn", "rnn_ns"])
+def test_fan_in_scaling_gives_sparse_units_the_dense_initial_variance_and_the_targets_the_same_weights(agent):
     def built(args):
         torch.manual_seed(3)  # the same initial weights for the three
         return make_learner(args)
 
-    dense_scale = built(sparse_args(sparsity=0.9, seed=3))
-    fan_in = built(sparse_args(sparsity=0.9, seed=3, init_scale="fan_in"))
-    dense = built(make_args(seed=3))
+    dense_scale = built(sparse_args(sparsity=0.9, seed=3, agent=agent))
+    fan_in = built(sparse_args(sparsity=0.9, seed=3, agent=agent, init_scale="fan_in"))
+    dense = built(make_args(seed=3, agent=agent))
     for name, weight in fan_in.sparse.weights.items():
         mask = fan_in.sparse.masks[name]
         assert torch.equal(mask, dense_scale.sparse.masks[name]) and torch.equal(weight != 0, mask > 0)
-        active_fan_in = mask.sum(1)
-        expected = dense_scale.sparse.weights[name] * (weight.shape[1] / active_fan_in.clamp(min=1)).sqrt()[:, None]
+        active_fan_in = mask.sum(-1, keepdim=True)  # per output unit (of each agent, for rnn_ns)
+        expected = dense_scale.sparse.weights[name] * (weight.shape[-1] / active_fan_in.clamp(min=1)).sqrt()
         assert torch.allclose(weight, expected)
         assert torch.equal(weight, target_weights(fan_in)[name])
     # per unit, the summed squared weights (the variance a unit passes on) are the dense layer's, not d times it

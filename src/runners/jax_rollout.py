@@ -1,9 +1,9 @@
 """Whole episodes in one jitted JAX call: the ``vectorized`` runner's collection on SMAX.
 
 Stepping the torch agent from Python costs far more than the vmapped env step it drives.
-Here the acting policy, PyMARL2's ``n_rnn`` agent under ``n_mac`` (each agent's observation,
-previous action and id -> fc1 -> ReLU -> GRU cell -> fc2) with epsilon-greedy selection over
-the available actions, is written again in JAX and runs together with the vmapped envs in
+Here the acting policy, PyMARL2's ``n_rnn`` agent (or ``rnn_ns``, its layers per agent) under
+``n_mac`` (each agent's observation, previous action and id -> fc1 -> ReLU -> GRU cell ->
+fc2) with epsilon-greedy selection over the available actions, is written again in JAX and runs together with the vmapped envs in
 one ``lax.while_loop`` until every episode has ended. The torch agent's current weights are
 handed over at each call. The torch path (:meth:`EpisodeRunner.run`) stays the reference:
 with the same weights and env keys both pick the same greedy actions (tests). Exploration
@@ -15,16 +15,17 @@ import numpy as np
 from components.action_selectors import EpsilonGreedyActionSelector
 from controllers.n_controller import NMAC
 from modules.agents.rnn_agent import RNNAgent
+from modules.agents.rnn_ns_agent import NonSharedRNNAgent
 
 
 def supports(mac):
     """Whether ``mac`` acts with the policy written in JAX here; others collect with the torch path."""
-    return (isinstance(mac, NMAC) and type(mac.agent) is RNNAgent
+    return (isinstance(mac, NMAC) and type(mac.agent) in (RNNAgent, NonSharedRNNAgent)
             and type(mac.action_selector) is EpsilonGreedyActionSelector)
 
 
 def agent_params(agent):
-    """The torch ``RNNAgent``'s weights as numpy arrays, by PyMARL2 parameter name."""
+    """The torch agent's weights as numpy arrays, by PyMARL2 parameter name."""
     return {name: value.detach().cpu().numpy() for name, value in agent.state_dict().items()}
 
 
@@ -59,19 +60,27 @@ class EpisodeRollout:
         self.key = self.jax.numpy.asarray(state["key"])
 
     # --- inside the jitted call ---------------------------------------------------------
+    def _layer(self, inputs, weight, bias):
+        """``inputs [envs * agents, in]`` through a layer shared by the agents (weight ``[out, in]``)
+        or one per agent (``[agents, out, in]``; rows agent index fastest)."""
+        if weight.ndim == 2:
+            return inputs @ weight.T + bias
+        rows = inputs.reshape(self.n_envs, self.n_agents, -1)
+        return (self.jax.numpy.einsum("eai,aoi->eao", rows, weight) + bias).reshape(inputs.shape[0], -1)
+
     def _agent_step(self, params, inputs, hidden):
         """torch's ``RNNAgent.forward``: ``GRUCell`` with PyTorch's gate order (reset, update, new)."""
         jnp, nn = self.jax.numpy, self.jax.nn
-        x = nn.relu(inputs @ params["fc1.weight"].T + params["fc1.bias"])
-        gates_x = x @ params["rnn.weight_ih"].T + params["rnn.bias_ih"]
-        gates_h = hidden @ params["rnn.weight_hh"].T + params["rnn.bias_hh"]
+        x = nn.relu(self._layer(inputs, params["fc1.weight"], params["fc1.bias"]))
+        gates_x = self._layer(x, params["rnn.weight_ih"], params["rnn.bias_ih"])
+        gates_h = self._layer(hidden, params["rnn.weight_hh"], params["rnn.bias_hh"])
         x_r, x_z, x_n = jnp.split(gates_x, 3, axis=-1)
         h_r, h_z, h_n = jnp.split(gates_h, 3, axis=-1)
         reset = nn.sigmoid(x_r + h_r)
         update = nn.sigmoid(x_z + h_z)
         new = jnp.tanh(x_n + reset * h_n)
         hidden = (1.0 - update) * new + update * hidden
-        return hidden @ params["fc2.weight"].T + params["fc2.bias"], hidden
+        return self._layer(hidden, params["fc2.weight"], params["fc2.bias"]), hidden
 
     def _agent_inputs(self, obs, previous_onehot):
         jnp = self.jax.numpy
@@ -108,7 +117,7 @@ class EpisodeRollout:
             "reward": jnp.zeros((limit, n), jnp.float32), "terminated": jnp.zeros((limit, n), bool),
             "won": jnp.zeros(n, bool), "time_limit": jnp.zeros(n, bool),
         }
-        hidden = jnp.zeros((n * self.n_agents, params["rnn.weight_hh"].shape[1]), jnp.float32)
+        hidden = jnp.zeros((n * self.n_agents, params["rnn.weight_hh"].shape[-1]), jnp.float32)
         previous = jnp.zeros((n, self.n_agents, self.n_actions), jnp.float32)
         carry = (0, env_key, policy_key, env_state, obs, avail, hidden, previous, jnp.ones(n, bool), episodes)
 

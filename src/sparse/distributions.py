@@ -6,7 +6,8 @@ of its real-valued share (largest-remainder rounding).
 
 - ``uniform``: every layer has density ``1 - sparsity``.
 - ``erk`` (Erdos-Renyi-Kernel, as in RigL): the density of a layer is proportional to
-  ``(fan_in + fan_out) / (fan_in * fan_out)``, so small layers keep more of their weights.
+  ``(fan_in + fan_out) / (fan_in * fan_out)``, so small layers keep more of their weights
+  (a per-agent weight ``[agents, out, in]`` by its last two dimensions: one agent's layer).
   A layer whose density would exceed 1 is made dense and the scale is solved again over
   the other layers, so the total is still exact.
 """
@@ -25,7 +26,7 @@ def uniform_densities(shapes, sparsity):
 def erk_densities(shapes, sparsity):
     """ERK densities ``{name: density}``, layers above density 1 made dense and the rest re-solved."""
     sizes = {name: math.prod(shape) for name, shape in shapes.items()}
-    raw = {name: sum(shape) / sizes[name] for name, shape in shapes.items()}
+    raw = {name: (shape[-1] + shape[-2]) / (shape[-1] * shape[-2]) for name, shape in shapes.items()}
     target_nonzeros = (1.0 - sparsity) * sum(sizes.values())
     dense = set()
     while True:

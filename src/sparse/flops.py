@@ -5,7 +5,9 @@ by layer from the modules themselves: a multiply-add is 2 FLOPs, so a weight mat
 ``2 * nonzeros``; a bias costs one add per output; a GRU cell also costs its gate
 arithmetic (``11 * hidden``: the two reset/update-gate sums and sigmoids, the reset
 product, the candidate sum and tanh, and the four operations of ``(1 - z) * n + z * h``).
-Parameter-free operations between layers (ReLU, QMIX's ``abs`` and its mixing of the
+The ``rnn_ns`` agent's per-agent layers count one agent's share: a sample is one agent's
+step, through its own weights, so a weight of ``[agents, out, in]`` costs ``2 * nonzeros /
+agents`` (the agents' mean). Parameter-free operations between layers (ReLU, QMIX's ``abs`` and its mixing of the
 agents' Qs with the generated weights) are the same for dense and sparse models and are
 left out: on SMAX 3m they are 0.35% of the FLOPs of a QMIX transition (1.4% of the mixer's
 alone). A module with parameters of a kind not listed here is an error rather than a
@@ -26,6 +28,8 @@ Ratios, with the RigL convention (f_D dense forward FLOPs, f_S sparse):
 from dataclasses import dataclass
 
 import torch.nn as nn
+
+from modules.agents.rnn_ns_agent import StackedGRUCell, StackedLinear
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,23 @@ def _gru_cell_flops(cell, weight_nonzeros):
     return ForwardFlops(dense, sparse)
 
 
-LAYER_FLOPS = {nn.Linear: _linear_flops, nn.GRUCell: _gru_cell_flops}
+def _stacked_linear_flops(layer, weight_nonzeros):
+    n_agents = layer.weight.shape[0]
+    bias = layer.out_features
+    return ForwardFlops(2 * layer.weight.numel() / n_agents + bias,
+                        2 * weight_nonzeros(layer.weight) / n_agents + bias)
+
+
+def _stacked_gru_cell_flops(cell, weight_nonzeros):
+    n_agents, hidden = cell.weight_ih.shape[0], cell.hidden_size
+    fixed = 11 * hidden + 6 * hidden
+    dense = 2 * (cell.weight_ih.numel() + cell.weight_hh.numel()) / n_agents + fixed
+    sparse = 2 * (weight_nonzeros(cell.weight_ih) + weight_nonzeros(cell.weight_hh)) / n_agents + fixed
+    return ForwardFlops(dense, sparse)
+
+
+LAYER_FLOPS = {nn.Linear: _linear_flops, nn.GRUCell: _gru_cell_flops,
+               StackedLinear: _stacked_linear_flops, StackedGRUCell: _stacked_gru_cell_flops}
 
 
 def forward_flops(network, nonzeros_by_name, prefix):

@@ -1,9 +1,11 @@
 """Which weights are sparse, and their initial masks.
 
-A network's masked weights are all its parameters of two or more dimensions: the weight
-matrices of every ``Linear`` layer (the agent's input and output layers, every QMIX
-hypernetwork layer) and a GRU's ``weight_ih`` and ``weight_hh``, which are found by their
-shape, not by the name ``weight``. Biases stay dense. Weights are named
+A network's masked weights are all its parameters of two or more dimensions that are not
+biases: the weight matrices of every ``Linear`` layer (the agent's input and output layers,
+every QMIX hypernetwork layer), a GRU's ``weight_ih`` and ``weight_hh``, which are found by
+their shape, not by the name ``weight``, and the per-agent weights ``[agents, out, in]`` of
+the ``rnn_ns`` agent, each masked as one layer. Biases (parameters named ``bias*``, the
+per-agent ``[agents, out]`` ones included) stay dense. Weights are named
 ``<network>.<parameter name>`` (``agent.rnn.weight_hh``, ``mixer.hyper_w_1.0.weight``).
 """
 
@@ -28,7 +30,7 @@ def maskable_weights(networks, dense_layers):
         f"{network_name}.{name}": parameter
         for network_name, network in networks.items()
         for name, parameter in network.named_parameters()
-        if parameter.dim() >= 2
+        if parameter.dim() >= 2 and not name.rsplit(".", 1)[-1].startswith("bias")
     }
     for layer_name in dense_layers:
         if not any(_matches(layer_name, name) for name in matrices):
@@ -77,13 +79,14 @@ def scale_to_active_fan_in(weight, mask):
 
     A layer initialised for its dense fan-in and then masked to density d passes on only
     about d of its input variance; scaling each row (an output unit: a row of a ``Linear``
-    weight, a gate row of a GRU matrix) by the square root of its dense over its active
-    fan-in restores the dense initialisation's variance per unit (Evci et al. 2022,
-    "Gradient flow in sparse neural networks"). Rows with no active input stay zero.
+    weight, a gate row of a GRU matrix, one agent's row of a per-agent weight; the inputs
+    are the last dimension) by the square root of its dense over its active fan-in restores
+    the dense initialisation's variance per unit (Evci et al. 2022, "Gradient flow in sparse
+    neural networks"). Rows with no active input stay zero.
     """
-    active_fan_in = mask.flatten(1).sum(1)
-    scale = torch.where(active_fan_in > 0, weight[0].numel() / active_fan_in.clamp(min=1.0), 1.0).sqrt()
-    weight.mul_(scale.view(-1, *[1] * (weight.dim() - 1)))
+    active_fan_in = mask.sum(-1, keepdim=True)
+    scale = torch.where(active_fan_in > 0, weight.shape[-1] / active_fan_in.clamp(min=1.0), 1.0).sqrt()
+    weight.mul_(scale)
 
 
 def keep_initial_scale(weight, mask):

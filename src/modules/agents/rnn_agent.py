@@ -13,9 +13,12 @@ class RNNAgent(nn.Module):
     def __init__(self, input_shape, args):
         super().__init__()
         self.hidden_dim = args.rnn_hidden_dim
-        self.fc1 = nn.Linear(input_shape, self.hidden_dim)
-        self.rnn = nn.GRUCell(self.hidden_dim, self.hidden_dim)
-        self.fc2 = nn.Linear(self.hidden_dim, args.n_actions)
+        self.fc1, self.rnn, self.fc2 = self.build_layers(input_shape, args)
+
+    def build_layers(self, input_shape, args):
+        """The input layer, GRU cell and output layer, one set shared by every agent."""
+        hidden = self.hidden_dim
+        return nn.Linear(input_shape, hidden), nn.GRUCell(hidden, hidden), nn.Linear(hidden, args.n_actions)
 
     def init_hidden(self, n):
         return self.fc1.weight.new_zeros(n, self.hidden_dim)
