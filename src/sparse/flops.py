@@ -7,11 +7,11 @@ arithmetic (``11 * hidden``: the two reset/update-gate sums and sigmoids, the re
 product, the candidate sum and tanh, and the four operations of ``(1 - z) * n + z * h``).
 The ``rnn_ns`` agent's per-agent layers count one agent's share: a sample is one agent's
 step, through its own weights, so a weight of ``[agents, out, in]`` costs ``2 * nonzeros /
-agents`` (the agents' mean). Parameter-free operations between layers (ReLU, QMIX's ``abs`` and its mixing of the
-agents' Qs with the generated weights) are the same for dense and sparse models and are
-left out: on SMAX 3m they are 0.35% of the FLOPs of a QMIX transition (1.4% of the mixer's
-alone). A module with parameters of a kind not listed here is an error rather than a
-silent undercount.
+agents`` (the agents' mean). Parameter-free operations between layers (ReLU, QMIX's
+``abs`` and its mixing of the agents' Qs with the generated weights) are the same for
+dense and sparse models and are left out: on SMAX 3m they are 0.35% of the FLOPs of a
+QMIX transition (1.4% of the mixer's alone). A module with parameters of a kind not listed
+here is an error rather than a silent undercount.
 
 Ratios, with the RigL convention (f_D dense forward FLOPs, f_S sparse):
 - inference: f_S / f_D of the agent network (the mixer is not used to act);
