@@ -46,36 +46,22 @@ class ForwardFlops:
         return ForwardFlops(self.dense * factor, self.sparse * factor)
 
 
-def _linear_flops(layer, weight_nonzeros):
+def _linear_flops(layer, weight_counts):
+    dense, active = weight_counts(layer.weight)
     bias = layer.out_features if layer.bias is not None else 0
-    return ForwardFlops(2 * layer.weight.numel() + bias, 2 * weight_nonzeros(layer.weight) + bias)
+    return ForwardFlops(2 * dense + bias, 2 * active + bias)
 
 
-def _gru_cell_flops(cell, weight_nonzeros):
+def _gru_cell_flops(cell, weight_counts):
     hidden = cell.hidden_size
-    fixed = 11 * hidden + (6 * hidden if cell.bias else 0)
-    dense = 2 * (cell.weight_ih.numel() + cell.weight_hh.numel()) + fixed
-    sparse = 2 * (weight_nonzeros(cell.weight_ih) + weight_nonzeros(cell.weight_hh)) + fixed
-    return ForwardFlops(dense, sparse)
+    fixed = 11 * hidden + (6 * hidden if cell.bias_ih is not None else 0)
+    (ih_dense, ih_active), (hh_dense, hh_active) = weight_counts(cell.weight_ih), weight_counts(cell.weight_hh)
+    return ForwardFlops(2 * (ih_dense + hh_dense) + fixed, 2 * (ih_active + hh_active) + fixed)
 
 
-def _stacked_linear_flops(layer, weight_nonzeros):
-    n_agents = layer.weight.shape[0]
-    bias = layer.out_features
-    return ForwardFlops(2 * layer.weight.numel() / n_agents + bias,
-                        2 * weight_nonzeros(layer.weight) / n_agents + bias)
-
-
-def _stacked_gru_cell_flops(cell, weight_nonzeros):
-    n_agents, hidden = cell.weight_ih.shape[0], cell.hidden_size
-    fixed = 11 * hidden + 6 * hidden
-    dense = 2 * (cell.weight_ih.numel() + cell.weight_hh.numel()) / n_agents + fixed
-    sparse = 2 * (weight_nonzeros(cell.weight_ih) + weight_nonzeros(cell.weight_hh)) / n_agents + fixed
-    return ForwardFlops(dense, sparse)
-
-
+# The per-agent layers of ``rnn_ns`` cost what n_rnn's do, per agent (``weight_counts`` divides).
 LAYER_FLOPS = {nn.Linear: _linear_flops, nn.GRUCell: _gru_cell_flops,
-               StackedLinear: _stacked_linear_flops, StackedGRUCell: _stacked_gru_cell_flops}
+               StackedLinear: _linear_flops, StackedGRUCell: _gru_cell_flops}
 
 
 def forward_flops(network, nonzeros_by_name, prefix):
@@ -86,8 +72,9 @@ def forward_flops(network, nonzeros_by_name, prefix):
     """
     names = {id(parameter): f"{prefix}.{name}" for name, parameter in network.named_parameters()}
 
-    def weight_nonzeros(weight):
-        return nonzeros_by_name.get(names[id(weight)], weight.numel())
+    def weight_counts(weight, copies):
+        """``(dense, active)`` weights one sample uses: a per-agent layer's share is 1 / agents."""
+        return weight.numel() / copies, nonzeros_by_name.get(names[id(weight)], weight.numel()) / copies
 
     total = ForwardFlops(0.0, 0.0)
     for module_name, module in network.named_modules():
@@ -99,7 +86,8 @@ def forward_flops(network, nonzeros_by_name, prefix):
                 f"the FLOPs counter does not know layer '{prefix}.{module_name}' of type "
                 f"{type(module).__name__}; known: {', '.join(kind.__name__ for kind in LAYER_FLOPS)}"
             )
-        total = total + count(module, weight_nonzeros)
+        copies = getattr(module, "n_agents", 1)  # rnn_ns's layers hold one copy per agent
+        total = total + count(module, lambda weight: weight_counts(weight, copies))
     return total
 
 

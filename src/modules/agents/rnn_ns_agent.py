@@ -30,7 +30,7 @@ class StackedLinear(nn.Module):
 
     def __init__(self, n_agents, in_features, out_features):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
+        self.n_agents, self.in_features, self.out_features = n_agents, in_features, out_features
         bound = 1.0 / math.sqrt(in_features)
         self.weight = nn.Parameter(torch.empty(n_agents, out_features, in_features).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(n_agents, out_features).uniform_(-bound, bound))
@@ -45,7 +45,7 @@ class StackedGRUCell(nn.Module):
 
     def __init__(self, n_agents, input_size, hidden_size):
         super().__init__()
-        self.hidden_size = hidden_size
+        self.n_agents, self.hidden_size = n_agents, hidden_size
         bound = 1.0 / math.sqrt(hidden_size)
         gates = 3 * hidden_size
         self.weight_ih = nn.Parameter(torch.empty(n_agents, gates, input_size).uniform_(-bound, bound))
