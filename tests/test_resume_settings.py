@@ -18,9 +18,9 @@ from utils.config import layered_config
 STEP = 500
 
 
-def saved_run(tmp_path, **changes):
-    """A checkpoint folder whose meta records the qmix/smax config with ``changes`` (no tensors needed here)."""
-    config = layered_config("qmix", "smax")
+def saved_run(tmp_path, alg="qmix", **changes):
+    """A checkpoint folder whose meta records the ``alg``/smax config with ``changes`` (no tensors needed here)."""
+    config = layered_config(alg, "smax")
     config.update(seed=7, **changes)
     root = tmp_path / "models" / "saved_run"
     write_checkpoint(str(root / str(STEP)), {"format": 1, "unique_token": "saved_run", "t_env": STEP, "parts": [],
@@ -68,6 +68,32 @@ def test_settings_the_checkpoint_predates_are_noted(tmp_path):
                           "t_max": 1000})
     assert notes == [f"checkpoint {os.path.join(root, str(STEP))} predates the setting sm_scale; "
                      "this run uses sm_scale='fixed'"]
+
+
+def resume_notes(root, alg, **settings):
+    return check_resume({**layered_config(alg, "smax"), "seed": 7, "checkpoint_path": root, "load_step": 0,
+                         **settings})
+
+
+def test_a_new_t_max_names_the_schedules_it_stretches(tmp_path):
+    root = saved_run(tmp_path, alg="mast_qmix", t_max=2000, td_lambda_schedule=[[0, 0.0], [0.25, 0.6]])
+    notes = resume_notes(root, "mast_qmix", t_max=8000, td_lambda_schedule=[[0, 0.0], [0.25, 0.6]])
+    assert notes == [
+        "t_max=8000 (checkpoint's run: 2000) moves the topology updates' end to env step 6000 (was 1500: "
+        "sparse.stop_fraction=0.75) and stretches the cosine drop-fraction schedule with it",
+        "t_max=8000 (checkpoint's run: 2000) moves td_lambda_schedule's points given as fractions of t_max to "
+        "env steps [[0, 0.0], [2000, 0.6]] (were [[0, 0.0], [500, 0.6]])",
+    ]
+    assert resume_notes(root, "mast_qmix", t_max=2000, td_lambda_schedule=[[0, 0.0], [0.25, 0.6]]) == []
+
+
+def test_a_new_t_max_is_silent_where_nothing_follows_it(tmp_path):
+    dense = saved_run(tmp_path / "dense", t_max=2000)
+    assert resume_notes(dense, "qmix", t_max=8000) == []
+    static = saved_run(tmp_path / "static", alg="rigl_qmix", t_max=2000, sparse={
+        **layered_config("rigl_qmix", "smax")["sparse"], "method": "static"})
+    assert resume_notes(static, "rigl_qmix", t_max=8000, sparse={
+        **layered_config("rigl_qmix", "smax")["sparse"], "method": "static"}) == []
 
 
 @pytest.mark.slow

@@ -22,6 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+from components.schedules import in_env_steps
+from sparse.topology import METHODS
 from utils.checkpoint import (
     CheckpointError,
     read_meta,
@@ -195,7 +197,29 @@ def check_resume(config):
     check_goes_beyond(checkpoint, config["t_max"])
     unrecorded = sorted(key for key in current if key not in saved and key not in RESUME_MAY_CHANGE)
     return [f"checkpoint {checkpoint.path} predates the setting {key}; this run uses {key}={current[key]!r}"
-            for key in unrecorded]
+            for key in unrecorded] + stretched_schedule_notes(config, saved.get("t_max", config["t_max"]))
+
+
+def stretched_schedule_notes(config, saved_t_max):
+    """Notes on what a new ``t_max`` moves from the resume on: the schedules set in fractions
+    of it (the topology updates' stop point and drop-fraction anneal, ``td_lambda_schedule``'s
+    fractional points) follow the new ``t_max``, not the saved run's."""
+    t_max = config["t_max"]
+    if t_max == saved_t_max:
+        return []
+    notes = []
+    sparse = config["sparse"]
+    if sparse["enabled"] and METHODS[sparse["method"]].grow is not None:
+        stop = sparse["stop_fraction"]
+        notes.append(f"t_max={t_max} (checkpoint's run: {saved_t_max}) moves the topology updates' end to env step "
+                     f"{round(stop * t_max)} (was {round(stop * saved_t_max)}: sparse.stop_fraction={stop}) and "
+                     f"stretches the {sparse['drop_schedule']} drop-fraction schedule with it")
+    fractional = [point for point, _ in config["td_lambda_schedule"] if isinstance(point, float)]
+    if fractional:
+        notes.append(f"t_max={t_max} (checkpoint's run: {saved_t_max}) moves td_lambda_schedule's points given as "
+                     f"fractions of t_max to env steps {in_env_steps(config['td_lambda_schedule'], t_max)} "
+                     f"(were {in_env_steps(config['td_lambda_schedule'], saved_t_max)})")
+    return notes
 
 
 def check_goes_beyond(checkpoint, t_max):
