@@ -209,13 +209,12 @@ def stretched_schedule_notes(config, saved_t_max):
         return []
     notes = []
     sparse = config["sparse"]
-    if sparse["enabled"] and METHODS[sparse["method"]].grow is not None:
+    if sparse["enabled"] and METHODS[sparse["method"]].evolves:
         stop = sparse["stop_fraction"]
         notes.append(f"t_max={t_max} (checkpoint's run: {saved_t_max}) moves the topology updates' end to env step "
                      f"{round(stop * t_max)} (was {round(stop * saved_t_max)}: sparse.stop_fraction={stop}) and "
                      f"stretches the {sparse['drop_schedule']} drop-fraction schedule with it")
-    fractional = [point for point, _ in config["td_lambda_schedule"] if isinstance(point, float)]
-    if fractional:
+    if any(isinstance(point, float) for point, _ in config["td_lambda_schedule"]):
         notes.append(f"t_max={t_max} (checkpoint's run: {saved_t_max}) moves td_lambda_schedule's points given as "
                      f"fractions of t_max to env steps {in_env_steps(config['td_lambda_schedule'], t_max)} "
                      f"(were {in_env_steps(config['td_lambda_schedule'], saved_t_max)})")

@@ -31,7 +31,7 @@ class TopologySchedule:
     """
 
     def __init__(self, method, update_interval, drop_fraction, drop_schedule, stop_fraction, t_max):
-        self.evolves = METHODS[method].grow is not None
+        self.evolves = METHODS[method].evolves
         self.update_interval = update_interval
         self.initial_drop_fraction = drop_fraction
         self.drop_schedule = DROP_SCHEDULES[drop_schedule]
@@ -66,6 +66,11 @@ class SparseMethod:
 
     grow: Callable | None
     dense_gradient: bool
+
+    @property
+    def evolves(self):
+        """Whether the masks ever change."""
+        return self.grow is not None
 
 
 METHODS = {
