@@ -172,6 +172,16 @@ def test_mast_configs_are_their_dense_configs_plus_the_mast_parts(dense, mast):
     assert {key for key in base if variant[key] != base[key]} <= mast_parts
 
 
+@pytest.mark.parametrize("config, interval", [
+    ("mast_qmix", 100), ("mast_vdn", 25), ("mast_ow_qmix", 25), ("mast_cw_qmix", 25), ("mast_res_qmix", 25),
+])
+def test_each_mast_config_keeps_mast_qmixs_sparse_block_but_its_own_topology_interval(config, interval):
+    sparse, qmix_sparse = resolved(config)["sparse"], resolved("mast_qmix")["sparse"]
+    assert sparse["update_interval"] == interval
+    assert {key: value for key, value in sparse.items() if key != "update_interval"} == \
+        {key: value for key, value in qmix_sparse.items() if key != "update_interval"}
+
+
 @pytest.mark.parametrize("overrides, message", [
     ({"target_operator": "softmax"}, "target_operator 'softmax' is not one of"),
     ({"sm_omega": 0.0}, "sm_omega must be positive"),
