@@ -1,6 +1,8 @@
 """EPyMARL's gymma env (issue 18, item 1): LBF, RWARE and MPE behind SMAC's interface, real runs
 with the episode and parallel runners and with MAST, and one line for each bad key."""
 
+import sys
+
 import gymnasium
 import numpy as np
 import pytest
@@ -76,7 +78,12 @@ gymnasium.register(id="MastTestContinuousPair-v0", entry_point=ContinuousPair)
 
 @pytest.mark.parametrize("key, message", [
     ("lbforaging:Foraging-9x9-9p-v3", "unknown env 'Foraging-9x9-9p-v3' in env_args.key='lbforaging:Foraging-9x9-9p-v3'; "
-                                       "lbforaging registers: Foraging-"),
+                                       "lbforaging offers: Foraging-"),
+    ("mpe2:simple_sprd_v3", "unknown env 'simple_sprd_v3' in env_args.key='mpe2:simple_sprd_v3'; mpe2 offers: "
+                            "collect_treasure_v1, simple_adversary_v3, "),
+    ("gymnasium:MastTestContinuousPair-v0", "env gymnasium:MastTestContinuousPair-v0 has actions of type Box: only "
+                                            "discrete actions work here"),
+    ("gymnasium:CartPole-v1", "gymnasium env CartPole-v1 is not a multi-agent env"),
     ("smacv9:3m", "env_args.key='smacv9:3m' needs the package 'smacv9': pip install smacv9"),
     ("Foraging-8x8-2p-3f-v3", "env_args.key must be '<package>:<env name>'"),
 ])
@@ -84,6 +91,63 @@ def test_bad_keys_are_named(key, message):
     with pytest.raises(ConfigError) as error:
         check_key(key, 50)
     assert str(error.value).startswith(message)
+
+
+def test_epymarls_pretrained_opponents_are_refused_and_null_accepted():
+    check_key("mpe2:simple_spread_v3", 25, None)
+    with pytest.raises(ConfigError) as error:
+        check_key("mpe2:simple_tag_v3", 25, "PretrainedTag")
+    assert str(error.value) == ("env_args.pretrained_wrapper='PretrainedTag': EPyMARL's pretrained opponents are not "
+                                "supported here (only null)")
+
+
+class MaskedPair:
+    """A PettingZoo-style parallel env of two agents whose infos carry each agent's action mask."""
+    possible_agents = agents = ["first", "second"]
+    masks = {"first": np.array([1, 0, 1], np.int8), "second": np.array([0, 1, 0], np.int8)}
+
+    def __init__(self, max_cycles, continuous_actions):
+        self.np_random = np.random.default_rng(0)
+
+    def observation_space(self, agent):
+        return gymnasium.spaces.Box(-1, 1, (2,))
+
+    def action_space(self, agent):
+        return gymnasium.spaces.Discrete(3)
+
+    def reset(self, seed=None):
+        return {agent: np.zeros(2) for agent in self.agents}, {"first": {"action_mask": self.masks["first"]}}
+
+    def step(self, actions):
+        obs, rewards = {agent: np.zeros(2) for agent in self.agents}, {agent: 1.0 for agent in self.agents}
+        flags = {agent: False for agent in self.agents}
+        return obs, rewards, flags, flags, {agent: {"action_mask": self.masks[agent]} for agent in self.agents}
+
+    def state(self):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+def test_pettingzoo_masks_are_read_from_each_agents_info(monkeypatch):
+    module = type(sys)("mastfakepz.masked_v0")
+    module.parallel_env = MaskedPair
+    monkeypatch.setitem(sys.modules, "mastfakepz", type(sys)("mastfakepz"))
+    monkeypatch.setitem(sys.modules, "mastfakepz.masked_v0", module)
+    env = GymmaEnv("mastfakepz:masked_v0", time_limit=5)
+    env.reset()
+    assert [list(row) for row in env.get_avail_actions()] == [[1, 0, 1], [1, 1, 1]]  # the second reports none yet
+    env.step([0, 1])
+    assert [list(row) for row in env.get_avail_actions()] == [[1, 0, 1], [0, 1, 0]]
+
+
+@pytest.mark.slow
+def test_a_single_agent_env_is_one_line_before_the_parallel_workers_start(tmp_path):
+    result = run_main(str(tmp_path), "runner=parallel", "env_args.key=gymnasium:CartPole-v1", env="gymma")
+    assert result.returncode == 2, output_of(result)[-3000:]
+    assert "gymnasium env CartPole-v1 is not a multi-agent env" in output_of(result)
+    assert "Traceback" not in output_of(result) and "worker" not in output_of(result)
 
 
 def test_an_env_without_discrete_actions_is_named():

@@ -164,3 +164,38 @@ def test_an_optimizer_of_another_kind_is_named_and_the_runs_settings_stay(tmp_pa
     fresh = make_learner(args)
     fresh.load_pymarl_files(str(tmp_path), with_optimizer=True)
     assert fresh.optimiser.param_groups[0]["lr"] == args.lr
+
+
+@pytest.mark.parametrize("alg", ["ow_qmix", "cw_qmix"])
+def test_wqmix_files_hold_the_original_qmixer_as_max_q_learner_saves_it(alg, tmp_path):
+    args = make_args(alg, batch_size=4)
+    trained = make_learner(args)
+    trained.train(random_batch(args), t_env=0, episode_num=0)
+    files = trained.pymarl_files()
+    assert list(files[MIXER_FILE]) == list(trained.mixer.state_dict())  # hyper_w_1, hyper_w_final, hyper_b_1, V
+    assert set(files[MIXER_FILE]) == set(NMIX_NAMES.values())
+    # max_q_learner's optimizer order: agent, mixer, Q*'s agent network, Q*'s mixer, as here
+    saved, ours = files[OPTIMIZER_FILE]["state"], trained.optimiser.state_dict()["state"]
+    assert all(torch.equal(saved[index]["exp_avg"], ours[index]["exp_avg"]) for index in ours)
+    for name, value in files.items():
+        torch.save(value, os.path.join(tmp_path, name))
+    fresh = make_learner(args)
+    fresh.load_pymarl_files(str(tmp_path), with_optimizer=True)
+    for name, value in trained.mixer.state_dict().items():
+        assert torch.equal(fresh.mixer.state_dict()[name], value), name
+    loaded = fresh.optimiser.state_dict()["state"]
+    assert all(torch.equal(loaded[index]["exp_avg"], ours[index]["exp_avg"]) for index in ours)
+
+
+def test_a_sparse_runs_agent_file_holds_its_zeros(tmp_path):
+    args = make_args("rigl_qmix", batch_size=4)
+    trained = make_learner(args)
+    trained.train(random_batch(args), t_env=0, episode_num=0)
+    agent_state = trained.pymarl_files()[AGENT_FILE]
+    masks = trained.sparse.state_dict()["masks"]
+    masked = [name for name in agent_state if f"agent.{name}" in masks]
+    assert masked, sorted(masks)
+    for name in masked:
+        mask = masks[f"agent.{name}"]
+        assert torch.count_nonzero(agent_state[name][mask == 0]) == 0
+        assert 0.8 < 1 - torch.count_nonzero(agent_state[name]).item() / agent_state[name].numel() < 1

@@ -18,9 +18,12 @@ PYMARL_COMMON = {
     "batch_size": 128, "target_update_interval": 200, "t_max": 10050000, "agent_output_type": "q",
     "mixer": "qmix", "mixing_embed_dim": 32, "hypernet_embed": 64, "td_lambda": 0.6, "lr": 0.001,
 }
-PYMARL_QMIX = {**PYMARL_COMMON, "optimizer": "adam", "mac": "n_mac", "agent": "n_rnn", "learner": "nq_learner",
-               "q_lambda": False, "name": "qmix"}
-PYMARL_VDN = {**PYMARL_QMIX, "mixer": "vdn", "name": "vdn_env=8_adam_td_lambda"}
+PYMARL_VDN = {**PYMARL_COMMON, "optimizer": "adam", "mac": "n_mac", "agent": "n_rnn", "learner": "nq_learner",
+              "q_lambda": False, "mixer": "vdn", "name": "vdn_env=8_adam_td_lambda"}
+# qmix.yaml since PyMARL2's layer-norm, orthogonal-init and prioritised-replay switches (all off)
+PYMARL_QMIX = {**PYMARL_VDN, "mixer": "qmix", "use_layer_norm": False, "use_orthogonal": False, "gain": 0.01,
+               "use_per": False, "per_alpha": 0.6, "per_beta": 0.4, "return_priority": False,
+               "name": "qmix_env=8_adam_td_lambda"}
 PYMARL_WQMIX = {
     **PYMARL_COMMON, "learner": "max_q_learner", "double_q": True, "hypernet_layers": 2, "central_loss": 1,
     "qmix_loss": 1, "w": 0.1, "central_mixing_embed_dim": 256, "central_action_embed": 1,
@@ -51,13 +54,15 @@ def test_pymarl_alg_files_layer_into_our_keys(tmp_path, contents, expected):
 
 
 def test_every_key_that_cannot_be_taken_is_named_at_once(tmp_path):
-    contents = {**PYMARL_OW, "q_lambda": True, "central_rnn_hidden_dim": 128, "use_layer_norm": True, "gain": 0.01}
+    contents = {**PYMARL_OW, "q_lambda": True, "central_rnn_hidden_dim": 128, "use_layer_norm": True, "gain": 0.01,
+                "use_per": True, "per_alpha": 0.6, "use_rnn_dropout": True, "noisy_net": False}
     path = yaml_file(tmp_path, "ow_variant", contents)
     with pytest.raises(ConfigError) as error:
         layered_config(path, "smax")
     assert str(error.value) == (
-        f"{path}: unknown config keys 'gain', 'use_layer_norm' (neither this framework's nor a PyMARL2 key it "
-        "maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is "
+        f"{path}: unknown config keys 'noisy_net', 'use_rnn_dropout' (neither this framework's nor a PyMARL2 key "
+        "it maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is "
+        "implemented here); use_layer_norm: True (only False is implemented here); use_per: True (only False is "
         "implemented here)")  # in the file's order (safe_dump sorts the keys)
 
 

@@ -40,13 +40,13 @@ def _gymma(**env_args):
     return GymmaEnv(**env_args)
 
 
-def _check_gymma(key, time_limit, reward_scalarisation, **_):
+def _check_gymma(key, time_limit, reward_scalarisation, pretrained_wrapper, **_):
     from envs.gymma import SCALARISATIONS, check_key
 
     if reward_scalarisation not in SCALARISATIONS:
         raise ConfigError(f"env_args.reward_scalarisation must be one of {', '.join(SCALARISATIONS)}, "
                           f"got {reward_scalarisation!r}")
-    check_key(key, time_limit)
+    check_key(key, time_limit, pretrained_wrapper)
 
 
 def _check_smax(map_name, max_steps, reward_scale, **_):

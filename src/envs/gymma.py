@@ -9,7 +9,8 @@ parallel-env module of the package (``mpe2:simple_spread_v3``).
 - State: the env's own global state if it has one (PettingZoo's ``state()``), else the
   agents' padded observations concatenated.
 - Available actions: all of each agent's discrete actions, unless the env reports masks
-  (an ``action_mask`` per agent in its info, or a ``get_action_mask()`` method).
+  (gymnasium: an ``action_mask`` in its info, one row per agent, or a ``get_action_mask()``
+  method; PettingZoo: an ``action_mask`` in each agent's info).
 - Team reward: the sum of the agents' rewards (``reward_scalarisation: sum``, EPyMARL's
   common reward) or their mean (``mean``).
 - Episodes end when the env says every agent is done, or are cut after ``time_limit`` steps
@@ -21,6 +22,7 @@ parallel-env module of the package (``mpe2:simple_spread_v3``).
 """
 
 import importlib
+import pkgutil
 
 import numpy as np
 
@@ -52,23 +54,39 @@ def pettingzoo_module(package, name):
     return module if hasattr(module, "parallel_env") else None
 
 
-def check_key(key, time_limit):
-    """Before training: the package is installed and knows the env, the time limit is positive."""
+def known_envs(package, module):
+    """The env names ``package`` offers: the gymnasium ids it registers, else its PettingZoo env modules."""
+    import gymnasium
+
+    registered = sorted(env_id for env_id, spec in gymnasium.registry.items()
+                        if str(spec.entry_point).split(".")[0].split(":")[0] == package)
+    if registered or not hasattr(module, "__path__"):
+        return registered
+    return [info.name for info in pkgutil.iter_modules(module.__path__)
+            if pettingzoo_module(package, info.name) is not None]
+
+
+def check_key(key, time_limit, pretrained_wrapper=None):
+    """Before training: the package is installed and knows the env, a multi-agent env with
+    discrete actions, the time limit is positive; EPyMARL's pretrained opponents are refused."""
     import gymnasium
 
     package, name = split_key(key)
-    _import_package(package, key)
+    module = _import_package(package, key)
     if time_limit < 1:
         raise ConfigError(f"env_args.time_limit must be at least 1, got {time_limit}")
-    if pettingzoo_module(package, name) is not None:
-        return
-    try:
-        gymnasium.spec(name)
-    except gymnasium.error.Error:
-        known = sorted(env_id for env_id, spec in gymnasium.registry.items()
-                       if str(spec.entry_point).split(".")[0].split(":")[0] == package)
-        raise ConfigError(f"unknown env '{name}' in env_args.key={key!r}; {package} registers: "
-                          f"{', '.join(known[:20])}{', ...' if len(known) > 20 else ''}") from None
+    if pretrained_wrapper is not None:
+        raise ConfigError(f"env_args.pretrained_wrapper={pretrained_wrapper!r}: EPyMARL's pretrained opponents are "
+                          "not supported here (only null)")
+    if pettingzoo_module(package, name) is None:
+        try:
+            gymnasium.spec(name)
+        except gymnasium.error.Error:
+            known = known_envs(package, module)
+            raise ConfigError(f"unknown env '{name}' in env_args.key={key!r}; {package} offers: "
+                              f"{', '.join(known[:20]) or 'no env this wrapper can find'}"
+                              f"{', ...' if len(known) > 20 else ''}") from None
+    GymmaEnv(key, time_limit).close()  # a single-agent env or continuous actions are named here, not in a worker
 
 
 class _GymnasiumAgents:
@@ -94,6 +112,13 @@ class _GymnasiumAgents:
         done = all(terminated) if isinstance(terminated, (list, tuple)) else bool(terminated)
         cut = all(truncated) if isinstance(truncated, (list, tuple)) else bool(truncated)
         return list(obs), np.asarray(rewards, np.float64), done, cut, info
+
+    def action_masks(self, info):
+        """The env's masks of available actions, one row per agent, or None if it reports none."""
+        masks = getattr(self.env.unwrapped, "get_action_mask", None)
+        if callable(masks):
+            return masks()
+        return info.get("action_mask") if isinstance(info, dict) else None
 
     def generator(self):
         return self.env.unwrapped.np_random
@@ -137,6 +162,14 @@ class _PettingZooAgents:
         cut = all(per_agent(truncated, True)) or not self.env.agents
         return per_agent(obs, None), np.asarray(per_agent(rewards, 0.0), np.float64), done, cut and not done, info
 
+    def action_masks(self, info):
+        """Each agent's ``action_mask`` from its own info (PettingZoo's place for it), or None if
+        no agent has one; an agent without one (or gone) has every action."""
+        if not any(isinstance(info.get(agent), dict) and "action_mask" in info[agent] for agent in self.agents):
+            return None
+        return [info[agent]["action_mask"] if "action_mask" in info.get(agent, {}) else np.ones(space.n)
+                for agent, space in zip(self.agents, self.action_spaces)]
+
     def generator(self):
         return self.env.unwrapped.np_random if hasattr(self.env, "unwrapped") else self.env.np_random
 
@@ -147,7 +180,9 @@ class _PettingZooAgents:
 class GymmaEnv:
     """SMAC's interface over a gymnasium or PettingZoo multi-agent env (module docstring)."""
 
-    def __init__(self, key, time_limit=50, reward_scalarisation="sum", time_limit_terminal=False, seed=0):
+    def __init__(self, key, time_limit=50, reward_scalarisation="sum", time_limit_terminal=False, seed=0,
+                 pretrained_wrapper=None):
+        # pretrained_wrapper: EPyMARL's key, accepted as null only (check_key)
         package, name = split_key(key)
         _import_package(package, key)
         module = pettingzoo_module(package, name)
@@ -177,11 +212,12 @@ class GymmaEnv:
         avail = np.zeros((self.n_agents, self.n_actions), np.int32)
         for i, space in enumerate(self.agents.action_spaces):
             avail[i, :space.n] = 1
-        masks = getattr(self.agents.env.unwrapped, "get_action_mask", None)
-        if callable(masks):
-            avail[:, :] = np.asarray(masks(), np.int32)[:, :self.n_actions]
-        elif isinstance(info, dict) and "action_mask" in info:
-            avail[:, :] = np.asarray(info["action_mask"], np.int32)
+        masks = self.agents.action_masks(info)
+        if masks is not None:
+            for i, mask in enumerate(masks):
+                mask = np.asarray(mask, np.int32).reshape(-1)
+                avail[i, :] = 0
+                avail[i, :mask.size] = mask[:self.n_actions]
         return avail
 
     def reset(self):

@@ -59,6 +59,8 @@ def mix_at(steps, mixer, agent_values, states):
 
 
 class NQLearner:
+    PYMARL_NMIX_NAMES = True  # mixer.th as PyMARL2's nq_learner writes it (utils/pymarl_files.py)
+
     def __init__(self, mac, scheme, logger, args):
         self.args = args
         self.mac = mac
@@ -204,7 +206,7 @@ class NQLearner:
 
     def pymarl_files(self):
         """PyMARL2's ``agent.th``, ``mixer.th`` and ``opt.th`` of this learner (utils/pymarl_files.py)."""
-        return pymarl_files(self.mac.agent, self.mixer, self.optimiser, self.trained_networks())
+        return pymarl_files(self.mac.agent, self.mixer, self.optimiser, self.trained_networks(), self.PYMARL_NMIX_NAMES)
 
     def load_pymarl_files(self, directory, with_optimizer):
         """Load the agent and mixer (and with ``with_optimizer`` the optimizer) from PyMARL2's

@@ -54,6 +54,8 @@ def central_weights(is_greedy, targets, greedy_central_values, alpha):
 
 
 class WQMIXLearner(NQLearner):
+    PYMARL_NMIX_NAMES = False  # PyMARL2's max_q_learner trains the original QMixer: mixer.th in its names, ours
+
     def build_networks(self, mac, scheme, args):
         """QMIX's networks, then Q*'s: the central agent network and the central mixer, each
         with its target. (Q*'s are initialised first, so that a seed gives the initial weights

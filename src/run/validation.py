@@ -1,5 +1,7 @@
 """Checks of a fully layered config's values, run before any training work."""
 
+import importlib.util
+
 from components import BUFFER_REGISTRY
 from components.action_selectors import REGISTRY as SELECTOR_REGISTRY
 from components.dual_buffer import split_batch
@@ -47,6 +49,8 @@ def validate_config(config):
     _require(config["wandb_mode"] in WANDB_MODES,
              f"wandb_mode must be one of {', '.join(WANDB_MODES)}, got {config['wandb_mode']!r}")
     _require(not config["use_wandb"] or config["wandb_project"], "use_wandb is True but wandb_project is empty")
+    _require(not config["use_wandb"] or importlib.util.find_spec("wandb") is not None,
+             "use_wandb is True but the package 'wandb' is not installed: pip install wandb")
     _require(config["num_cpus"] > 0 and config["num_gpus"] >= 0,
              f"num_cpus must be > 0 and num_gpus >= 0, got {config['num_cpus']} and {config['num_gpus']}")
     name = config["name"]

@@ -10,11 +10,12 @@ start training, with ``checkpoint_path``.
   a GRUCell, ``fc2``); a sparse run's file holds its zeros (the masks stay in the complete
   checkpoint).
 - ``mixer.th``: QMIX's mixer under the names of PyMARL2's ``nmix.Mixer`` (:data:`QMIX_NAMES`;
-  our names are those of the original PyMARL's QMixer, which are read as well); VDN's has no
+  our names are those of the original PyMARL's QMixer, which are read as well); WQMIX's under
+  the QMixer's names, ours, as PyMARL2's max_q_learner trains that mixer; VDN's has no
   parameters (an empty state dict, as PyMARL2 writes).
 - ``opt.th``: the optimizer's state dict with its parameters in PyMARL2's order (the agent's,
-  then the mixer's in nmix.Mixer's order), then any other trained network's (WQMIX's central
-  Q*, which PyMARL2's files do not hold). Read back in the order its ``mixer.th``'s names
+  then the mixer's in nmix.Mixer's order; WQMIX's in ours, as max_q_learner's), then any other
+  trained network's (WQMIX's central Q*'s agent network and mixer). Read back in the order its ``mixer.th``'s names
   imply (nmix.Mixer's, or the original PyMARL's, ours); the run keeps its own optimizer
   settings (lr, ...), and an optimizer of another kind is refused.
 """
@@ -63,7 +64,7 @@ def check_optimizer_kind(state, kind, mark):
     recognised by ``mark``, a setting only that kind has (learners/optimizers.py)."""
     if any(mark not in group for group in state["param_groups"]):
         raise ValueError(f"it holds no {kind} state (no '{mark}' setting); set optimizer= to the "
-                         "kind that saved it (PyMARL2's max_q_learner saves RMSprop's)")
+                         "kind that saved it (PyMARL2's learners save Adam's)")
 
 
 def _pymarl_rank(network_name, parameter_name):
@@ -101,8 +102,12 @@ def inverse(order):
     return result
 
 
-def pymarl_files(agent, mixer, optimizer, trained_networks):
-    """``{file name: object}`` of PyMARL2's three files for one saved step."""
+def pymarl_files(agent, mixer, optimizer, trained_networks, nmix_names=True):
+    """``{file name: object}`` of PyMARL2's three files for one saved step: the mixer under
+    nmix.Mixer's names and order (PyMARL2's nq_learner), or with ``nmix_names=False`` under the
+    original QMixer's, ours (PyMARL2's max_q_learner, WQMIX's)."""
+    if not nmix_names:
+        return {AGENT_FILE: agent.state_dict(), MIXER_FILE: mixer.state_dict(), OPTIMIZER_FILE: optimizer.state_dict()}
     return {
         AGENT_FILE: agent.state_dict(),
         MIXER_FILE: to_pymarl_mixer_names(mixer.state_dict()),

@@ -3,7 +3,8 @@
 A PyMARL2 user's YAML copied into ``src/config/algs/`` (or given by path to ``--config``)
 runs unchanged: its keys that name the same thing differently are translated
 (:data:`RENAMED`, :data:`RENAMED_VALUES`); its keys for choices this framework makes one
-way only are accepted when they hold that choice (:data:`FIXED_HERE`); any other value of
+way only are accepted when they hold that choice (:data:`FIXED_HERE`), and the parameters of
+those switches with them (:data:`INERT_HERE`); any other value of
 those, and any key that is neither ours nor PyMARL2's mapped ones, is named (config.py
 reports them all in one line).
 """
@@ -28,7 +29,14 @@ FIXED_HERE = {
     "central_action_embed": 1,  # Q*'s agent network: one value per action
     "central_mac": "basic_central_mac",  # Q*'s agents: the agent architecture, its own weights
     "central_agent": "central_rnn",
+    "use_layer_norm": False,  # the agent's GRU without layer normalisation
+    "use_orthogonal": False,  # PyTorch's default initialisation, not orthogonal
+    "use_per": False,  # uniform replay, not prioritised
+    "return_priority": False,
 }
+# PyMARL2 keys that only tune a switch of FIXED_HERE (orthogonal init's gain, prioritised replay's
+# exponents): accepted and unused, as in PyMARL2 with their switch off; a switch set on is named.
+INERT_HERE = {"gain": "use_orthogonal", "per_alpha": "use_per", "per_beta": "use_per"}
 # PyMARL2 key -> our key whose value it must equal.
 SAME_AS = {"central_rnn_hidden_dim": "rnn_hidden_dim"}  # Q*'s agent network has the agent's width
 
@@ -47,6 +55,8 @@ def translate_pymarl_keys(alg_config, declared):
         elif key in FIXED_HERE:
             if value != FIXED_HERE[key]:
                 problems.append(f"{key}: {value!r} (only {FIXED_HERE[key]!r} is implemented here)")
+        elif key in INERT_HERE:
+            continue
         elif key in SAME_AS:
             ours = alg_config.get(SAME_AS[key], declared[SAME_AS[key]])
             if value != ours:
