@@ -96,15 +96,33 @@ def test_bad_keys_are_named(key, message):
 def test_epymarls_pretrained_opponents_are_refused_and_null_accepted():
     check_key("mpe2:simple_spread_v3", 25, None)
     with pytest.raises(ConfigError) as error:
-        check_key("mpe2:simple_tag_v3", 25, "PretrainedTag")
+        GymmaEnv("mpe2:simple_tag_v3", 25, pretrained_wrapper="PretrainedTag")
     assert str(error.value) == ("env_args.pretrained_wrapper='PretrainedTag': EPyMARL's pretrained opponents are not "
                                 "supported here (only null)")
 
 
+class DictObservations(gymnasium.Env):
+    """Two agents whose observations are dicts, for the error below."""
+    observation_space = gymnasium.spaces.Tuple([gymnasium.spaces.Dict({"x": gymnasium.spaces.Discrete(2)})] * 2)
+    action_space = gymnasium.spaces.Tuple([gymnasium.spaces.Discrete(2)] * 2)
+
+
+gymnasium.register(id="MastTestDictObservations-v0", entry_point=DictObservations)
+
+
+def test_an_env_with_dict_observations_is_named():
+    with pytest.raises(ConfigError) as error:
+        check_key("gymnasium:MastTestDictObservations-v0", 10)
+    assert str(error.value) == ("env gymnasium:MastTestDictObservations-v0 has observations of type Dict: only "
+                                "arrays work here")
+
+
 class MaskedPair:
-    """A PettingZoo-style parallel env of two agents whose infos carry each agent's action mask."""
+    """A PettingZoo-style parallel env of two agents (3 and 2 actions) whose infos carry each
+    agent's action mask; its step infos are set by the test."""
     possible_agents = agents = ["first", "second"]
     masks = {"first": np.array([1, 0, 1], np.int8), "second": np.array([0, 1, 0], np.int8)}
+    step_info = {}
 
     def __init__(self, max_cycles, continuous_actions):
         self.np_random = np.random.default_rng(0)
@@ -113,7 +131,7 @@ class MaskedPair:
         return gymnasium.spaces.Box(-1, 1, (2,))
 
     def action_space(self, agent):
-        return gymnasium.spaces.Discrete(3)
+        return gymnasium.spaces.Discrete(3 if agent == "first" else 2)
 
     def reset(self, seed=None):
         return {agent: np.zeros(2) for agent in self.agents}, {"first": {"action_mask": self.masks["first"]}}
@@ -121,7 +139,7 @@ class MaskedPair:
     def step(self, actions):
         obs, rewards = {agent: np.zeros(2) for agent in self.agents}, {agent: 1.0 for agent in self.agents}
         flags = {agent: False for agent in self.agents}
-        return obs, rewards, flags, flags, {agent: {"action_mask": self.masks[agent]} for agent in self.agents}
+        return obs, rewards, flags, flags, self.step_info
 
     def state(self):
         raise NotImplementedError
@@ -137,9 +155,16 @@ def test_pettingzoo_masks_are_read_from_each_agents_info(monkeypatch):
     monkeypatch.setitem(sys.modules, "mastfakepz.masked_v0", module)
     env = GymmaEnv("mastfakepz:masked_v0", time_limit=5)
     env.reset()
-    assert [list(row) for row in env.get_avail_actions()] == [[1, 0, 1], [1, 1, 1]]  # the second reports none yet
-    env.step([0, 1])
-    assert [list(row) for row in env.get_avail_actions()] == [[1, 0, 1], [0, 1, 0]]
+    assert [list(row) for row in env.get_avail_actions()] == [[1, 0, 1], [1, 1, 0]]  # the second reports none yet
+    for step_info, expected in [
+        ({agent: {"action_mask": MaskedPair.masks[agent]} for agent in MaskedPair.agents}, [[1, 0, 1], [0, 1, 0]]),
+        ({"first": None, "second": {"action_mask": np.array([0, 1, 1, 1])}}, [[1, 1, 1], [0, 1, 0]]),  # too wide
+        ({"first": {"action_mask": np.zeros(3)}, "second": {}}, [[1, 1, 1], [1, 1, 0]]),  # none left: all kept
+        ({}, [[1, 1, 1], [1, 1, 0]]),
+    ]:
+        monkeypatch.setattr(MaskedPair, "step_info", step_info)
+        env.step([0, 1])
+        assert [list(row) for row in env.get_avail_actions()] == expected, step_info
 
 
 @pytest.mark.slow
@@ -148,12 +173,6 @@ def test_a_single_agent_env_is_one_line_before_the_parallel_workers_start(tmp_pa
     assert result.returncode == 2, output_of(result)[-3000:]
     assert "gymnasium env CartPole-v1 is not a multi-agent env" in output_of(result)
     assert "Traceback" not in output_of(result) and "worker" not in output_of(result)
-
-
-def test_an_env_without_discrete_actions_is_named():
-    with pytest.raises(ConfigError) as error:
-        GymmaEnv("gymnasium:MastTestContinuousPair-v0", time_limit=10)
-    assert "has actions of type Box: only discrete actions work here" in str(error.value)
 
 
 TINY_GYMMA = ["t_max=600", "test_interval=300", "log_interval=300", "runner_log_interval=300",

@@ -26,6 +26,12 @@ NMIX_NAMES = {
     "hyper_b2.2.bias": "V.2.bias",
 }
 N_AGENT_PARAMETERS = 8  # fc1 (2), the GRU cell (4), fc2 (2)
+# The original PyMARL's QMixer (PyMARL2's max_q_learner's mixer, and ours), in its parameter order.
+QMIXER_NAMES = [
+    "hyper_w_1.0.weight", "hyper_w_1.0.bias", "hyper_w_1.2.weight", "hyper_w_1.2.bias",
+    "hyper_w_final.0.weight", "hyper_w_final.0.bias", "hyper_w_final.2.weight", "hyper_w_final.2.bias",
+    "hyper_b_1.weight", "hyper_b_1.bias", "V.0.weight", "V.0.bias", "V.2.weight", "V.2.bias",
+]
 
 
 @pytest.fixture(scope="module")
@@ -172,11 +178,15 @@ def test_wqmix_files_hold_the_original_qmixer_as_max_q_learner_saves_it(alg, tmp
     trained = make_learner(args)
     trained.train(random_batch(args), t_env=0, episode_num=0)
     files = trained.pymarl_files()
-    assert list(files[MIXER_FILE]) == list(trained.mixer.state_dict())  # hyper_w_1, hyper_w_final, hyper_b_1, V
-    assert set(files[MIXER_FILE]) == set(NMIX_NAMES.values())
-    # max_q_learner's optimizer order: agent, mixer, Q*'s agent network, Q*'s mixer, as here
-    saved, ours = files[OPTIMIZER_FILE]["state"], trained.optimiser.state_dict()["state"]
-    assert all(torch.equal(saved[index]["exp_avg"], ours[index]["exp_avg"]) for index in ours)
+    assert list(files[MIXER_FILE]) == QMIXER_NAMES
+    # max_q_learner's optimizer order: the agent network, the mixer, Q*'s agent network, Q*'s mixer
+    networks = [trained.mac.agent, trained.mixer, trained.central_mac.agent, trained.central_mixer]
+    shapes = [parameter.shape for network in networks for parameter in network.parameters()]
+    saved = files[OPTIMIZER_FILE]["state"]
+    assert [saved[index]["exp_avg"].shape for index in range(len(saved))] == shapes
+    first_mixer_weight = trained.mixer.hyper_w_1[0].weight
+    assert torch.equal(saved[N_AGENT_PARAMETERS]["exp_avg"], trained.optimiser.state[first_mixer_weight]["exp_avg"])
+    ours = trained.optimiser.state_dict()["state"]
     for name, value in files.items():
         torch.save(value, os.path.join(tmp_path, name))
     fresh = make_learner(args)

@@ -44,6 +44,7 @@ def yaml_file(tmp_path, name, contents):
 @pytest.mark.parametrize("contents, expected", [
     (PYMARL_QMIX, {"learner": "nq_learner", "mixer": "qmix", "td_lambda": 0.6, "runner": "parallel"}),
     (PYMARL_VDN, {"learner": "nq_learner", "mixer": "vdn"}),
+    ({**PYMARL_VDN, "use_per": False, "return_priority": True}, {"mixer": "vdn"}),  # as vdn_gfootball.yaml
     (PYMARL_OW, {"learner": "wqmix_learner", "wqmix_weighting": "ow", "wqmix_alpha": 0.1,
                  "central_mixer": "central_ff", "central_mixing_embed_dim": 256}),
     (PYMARL_CW, {"learner": "wqmix_learner", "wqmix_weighting": "cw", "wqmix_alpha": 0.1}),

@@ -11,8 +11,6 @@ from cli_runs import output_of, read_json, run_main, sacred_dir
 from main import prepare_config
 from utils.config import ConfigError
 
-pytestmark = pytest.mark.slow  # src/main.py subprocess runs
-
 
 def test_a_missing_wandb_package_is_named_before_the_run(monkeypatch):
     find_spec = importlib.util.find_spec
@@ -23,6 +21,7 @@ def test_a_missing_wandb_package_is_named_before_the_run(monkeypatch):
         prepare_config(["main.py", "--config=qmix", "--env-config=smax", "with", "use_wandb=True"])
 
 
+@pytest.mark.slow  # a src/main.py subprocess run
 def test_an_offline_wandb_run_holds_every_stat_at_its_env_step_and_the_config(tmp_path):
     offline = pytest.importorskip("wandb_offline", reason="needs wandb (requirements.txt) to read its files")
     results = str(tmp_path)
@@ -45,6 +44,7 @@ def test_an_offline_wandb_run_holds_every_stat_at_its_env_step_and_the_config(tm
     assert stored["lr"] == 0.001 and stored["name"] == "tracked" and stored["env_args"]["map_name"] == "3m"
 
 
+@pytest.mark.slow  # a src/main.py subprocess run
 def test_a_bad_wandb_mode_is_one_line(tmp_path):
     result = run_main(str(tmp_path), "use_wandb=True", "wandb_mode=cloud")
     assert result.returncode == 2

@@ -23,6 +23,7 @@ parallel-env module of the package (``mpe2:simple_spread_v3``).
 
 import importlib
 import pkgutil
+import re
 
 import numpy as np
 
@@ -54,6 +55,18 @@ def pettingzoo_module(package, name):
     return module if hasattr(module, "parallel_env") else None
 
 
+def _offers_pettingzoo_env(package, name):
+    """Whether ``<package>.<name>`` is a PettingZoo env module (named ``<env>_v<version>`` by
+    PettingZoo's convention, so other submodules are not imported); a module that fails to
+    import is not one."""
+    if not re.fullmatch(r"\w+_v\d+", name):
+        return False
+    try:
+        return pettingzoo_module(package, name) is not None
+    except Exception:  # an optional dependency of that env missing, or any other import failure
+        return False
+
+
 def known_envs(package, module):
     """The env names ``package`` offers: the gymnasium ids it registers, else its PettingZoo env modules."""
     import gymnasium
@@ -62,22 +75,18 @@ def known_envs(package, module):
                         if str(spec.entry_point).split(".")[0].split(":")[0] == package)
     if registered or not hasattr(module, "__path__"):
         return registered
-    return [info.name for info in pkgutil.iter_modules(module.__path__)
-            if pettingzoo_module(package, info.name) is not None]
+    return [info.name for info in pkgutil.iter_modules(module.__path__) if _offers_pettingzoo_env(package, info.name)]
 
 
 def check_key(key, time_limit, pretrained_wrapper=None):
-    """Before training: the package is installed and knows the env, a multi-agent env with
-    discrete actions, the time limit is positive; EPyMARL's pretrained opponents are refused."""
+    """Before training: the package is installed and knows the env, the time limit is positive,
+    and the env builds: multi-agent, discrete actions, no pretrained opponents (GymmaEnv)."""
     import gymnasium
 
     package, name = split_key(key)
     module = _import_package(package, key)
     if time_limit < 1:
         raise ConfigError(f"env_args.time_limit must be at least 1, got {time_limit}")
-    if pretrained_wrapper is not None:
-        raise ConfigError(f"env_args.pretrained_wrapper={pretrained_wrapper!r}: EPyMARL's pretrained opponents are "
-                          "not supported here (only null)")
     if pettingzoo_module(package, name) is None:
         try:
             gymnasium.spec(name)
@@ -86,7 +95,7 @@ def check_key(key, time_limit, pretrained_wrapper=None):
             raise ConfigError(f"unknown env '{name}' in env_args.key={key!r}; {package} offers: "
                               f"{', '.join(known[:20]) or 'no env this wrapper can find'}"
                               f"{', ...' if len(known) > 20 else ''}") from None
-    GymmaEnv(key, time_limit).close()  # a single-agent env or continuous actions are named here, not in a worker
+    GymmaEnv(key, time_limit, pretrained_wrapper=pretrained_wrapper).close()  # named here, not in a worker
 
 
 class _GymnasiumAgents:
@@ -97,6 +106,7 @@ class _GymnasiumAgents:
 
         self.env = gymnasium.make(name, disable_env_checker=True)
         if not isinstance(self.env.action_space, gymnasium.spaces.Tuple):
+            self.env.close()
             raise ConfigError(f"gymnasium env {name} is not a multi-agent env: its action space is "
                               f"{self.env.action_space}, not a tuple of one space per agent")
         self.n_agents = len(self.env.observation_space)
@@ -163,12 +173,14 @@ class _PettingZooAgents:
         return per_agent(obs, None), np.asarray(per_agent(rewards, 0.0), np.float64), done, cut and not done, info
 
     def action_masks(self, info):
-        """Each agent's ``action_mask`` from its own info (PettingZoo's place for it), or None if
-        no agent has one; an agent without one (or gone) has every action."""
-        if not any(isinstance(info.get(agent), dict) and "action_mask" in info[agent] for agent in self.agents):
+        """Each agent's ``action_mask`` from its own info, or None if no agent has one; an agent
+        without one (or gone) has every action. (Masks inside dict observations, PettingZoo's
+        other place for them, are not read: dict observations are refused.)"""
+        masks = [agent_info.get("action_mask") if isinstance(agent_info := info.get(agent), dict) else None
+                 for agent in self.agents]
+        if all(mask is None for mask in masks):
             return None
-        return [info[agent]["action_mask"] if "action_mask" in info.get(agent, {}) else np.ones(space.n)
-                for agent, space in zip(self.agents, self.action_spaces)]
+        return [np.ones(space.n) if mask is None else mask for mask, space in zip(masks, self.action_spaces)]
 
     def generator(self):
         return self.env.unwrapped.np_random if hasattr(self.env, "unwrapped") else self.env.np_random
@@ -182,14 +194,18 @@ class GymmaEnv:
 
     def __init__(self, key, time_limit=50, reward_scalarisation="sum", time_limit_terminal=False, seed=0,
                  pretrained_wrapper=None):
-        # pretrained_wrapper: EPyMARL's key, accepted as null only (check_key)
+        if pretrained_wrapper is not None:  # EPyMARL's key for its pretrained MPE opponents
+            raise ConfigError(f"env_args.pretrained_wrapper={pretrained_wrapper!r}: EPyMARL's pretrained opponents "
+                              "are not supported here (only null)")
         package, name = split_key(key)
         _import_package(package, key)
         module = pettingzoo_module(package, name)
         self.agents = _PettingZooAgents(module, time_limit) if module is not None else _GymnasiumAgents(name, time_limit)
-        for space in self.agents.action_spaces:
-            if not hasattr(space, "n"):
-                raise ConfigError(f"env {key} has actions of type {type(space).__name__}: only discrete actions work here")
+        try:
+            self._check_spaces(key)
+        except ConfigError:
+            self.agents.close()
+            raise
         self.key = key
         self.n_agents = self.agents.n_agents
         self.episode_limit = time_limit
@@ -199,6 +215,14 @@ class GymmaEnv:
         self.scalarise = SCALARISATIONS[reward_scalarisation]
         self.seed, self.seeded = seed, False
         self._obs, self._avail, self._t = None, None, 0
+
+    def _check_spaces(self, key):
+        for space in self.agents.action_spaces:
+            if not hasattr(space, "n"):
+                raise ConfigError(f"env {key} has actions of type {type(space).__name__}: only discrete actions work here")
+        for space in self.agents.observation_spaces:
+            if space.shape is None:
+                raise ConfigError(f"env {key} has observations of type {type(space).__name__}: only arrays work here")
 
     def _pad(self, observations):
         padded = np.zeros((self.n_agents, self.obs_size), np.float32)
@@ -213,11 +237,15 @@ class GymmaEnv:
         for i, space in enumerate(self.agents.action_spaces):
             avail[i, :space.n] = 1
         masks = self.agents.action_masks(info)
-        if masks is not None:
-            for i, mask in enumerate(masks):
-                mask = np.asarray(mask, np.int32).reshape(-1)
+        if masks is None:
+            return avail
+        if len(masks) != self.n_agents:
+            raise ValueError(f"env {self.key} reported action masks for {len(masks)} agents, not {self.n_agents}")
+        for i, (mask, space) in enumerate(zip(masks, self.agents.action_spaces)):
+            mask = np.asarray(mask, np.int32).reshape(-1)[:space.n]
+            if mask.any():  # an agent with no action left (PettingZoo's dead agents) keeps them all
                 avail[i, :] = 0
-                avail[i, :mask.size] = mask[:self.n_actions]
+                avail[i, :mask.size] = mask
         return avail
 
     def reset(self):

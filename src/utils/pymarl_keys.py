@@ -32,11 +32,11 @@ FIXED_HERE = {
     "use_layer_norm": False,  # the agent's GRU without layer normalisation
     "use_orthogonal": False,  # PyTorch's default initialisation, not orthogonal
     "use_per": False,  # uniform replay, not prioritised
-    "return_priority": False,
 }
-# PyMARL2 keys that only tune a switch of FIXED_HERE (orthogonal init's gain, prioritised replay's
-# exponents): accepted and unused, as in PyMARL2 with their switch off; a switch set on is named.
-INERT_HERE = {"gain": "use_orthogonal", "per_alpha": "use_per", "per_beta": "use_per"}
+# PyMARL2 keys read only under a switch of FIXED_HERE: accepted and unused, as in PyMARL2 with
+# that switch off (a switch set on is named). use_orthogonal's gain; use_per's exponents and
+# return_priority (priorities from returns rather than TD errors).
+INERT_HERE = {"gain", "per_alpha", "per_beta", "return_priority"}
 # PyMARL2 key -> our key whose value it must equal.
 SAME_AS = {"central_rnn_hidden_dim": "rnn_hidden_dim"}  # Q*'s agent network has the agent's width
 
