@@ -31,14 +31,22 @@ VARIABLE = re.compile(r"^\s*(\w+)='(.*)$")
 NOT_REGENERATED = "<!-- not regenerated:"
 
 
+class CommandFailed(Exception):
+    pass
+
+
 def table_output(arguments):
-    """What ``results_table.py arguments`` prints, as a list of lines."""
-    printed = io.StringIO()
+    """What ``results_table.py arguments`` prints, as a list of lines; CommandFailed with its
+    error if it stops with one (a glob that matches no record, a bad option)."""
+    printed, errors = io.StringIO(), io.StringIO()
     argv = sys.argv
     sys.argv = ["results_table.py", *arguments]
     try:
-        with contextlib.redirect_stdout(printed):
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(errors):
             results_table.main()
+    except SystemExit as stop:
+        message = " ".join((errors.getvalue() + str(stop.code or "")).split())
+        raise CommandFailed(message[-300:]) from None
     finally:
         sys.argv = argv
     return printed.getvalue().splitlines()
@@ -101,9 +109,13 @@ def check(path):
         rows, index = tables_after(lines, index)
         if not rows or any("docs/runs/" not in " ".join(arguments) for arguments in outputs):
             continue
-        printed = [line for arguments in outputs for line in table_output(arguments)]
-        differing = [row for row in rows if row not in printed]
         checked += 1
+        try:
+            printed = [line for arguments in outputs for line in table_output(arguments)]
+        except CommandFailed as error:
+            problems.append((start, [f"(the command failed: {error})"], []))
+            continue
+        differing = [row for row in rows if row not in printed]
         if differing:
             problems.append((start, differing, printed))
     return checked, problems

@@ -39,3 +39,12 @@ def test_earlier_rows_and_marked_tables_are_not_checked(tmp_path, monkeypatch):
     marked = "<!-- not regenerated: joined by hand -->\n| joined | 1 |"
     text = f"{COMMAND}\n\n{SUMMARY}\n{earlier}\n\nThe windows:\n\n{marked}\n"
     assert check_document(tmp_path, text, monkeypatch) == (1, [])
+
+
+def test_a_command_that_fails_is_reported_with_its_error(tmp_path, monkeypatch):
+    command = COMMAND.replace("_seed[12]_*", "_seed9_*")
+    checked, problems = check_document(tmp_path, f"{command}\n\n{SUMMARY}\n", monkeypatch)
+    (line, rows, _), = problems
+    assert checked == 1 and line == 1
+    assert rows == ["(the command failed: error: no run with test_battle_won_mean matches "
+                    "'docs/runs/3m/ow_qmix_1M/*_seed9_*' (group 'dense OW-QMIX'))"]
