@@ -184,6 +184,14 @@ TINY_GYMMA = ["t_max=600", "test_interval=300", "log_interval=300", "runner_log_
     ("qmix", ["runner=episode", "env_args.key=lbforaging:Foraging-8x8-2p-3f-v3", "env_args.time_limit=50"]),
     ("qmix", ["runner=parallel", "env_args.key=rware:rware-tiny-2ag-v2", "env_args.time_limit=100"]),
     ("mast_qmix", ["runner=episode", "env_args.key=mpe2:simple_spread_v3", "env_args.time_limit=25"]),
+    # every other MAST and sparse config, unchanged
+    ("mast_vdn", ["env_args.key=lbforaging:Foraging-8x8-2p-3f-v3", "env_args.time_limit=50"]),
+    ("mast_ow_qmix", ["env_args.key=lbforaging:Foraging-8x8-2p-3f-v3", "env_args.time_limit=50"]),
+    ("mast_cw_qmix", ["env_args.key=mpe2:simple_spread_v3", "env_args.time_limit=25"]),
+    ("mast_res_qmix", ["env_args.key=mpe2:simple_spread_v3", "env_args.time_limit=25"]),
+    ("rigl_qmix", ["env_args.key=rware:rware-tiny-2ag-v2", "env_args.time_limit=100"]),
+    ("set_qmix", ["env_args.key=lbforaging:Foraging-8x8-2p-3f-v3", "env_args.time_limit=50"]),
+    ("static_qmix", ["env_args.key=mpe2:simple_spread_v3", "env_args.time_limit=25"]),
 ])
 def test_runs_train_on_gymma_envs(tmp_path, config, extra):
     result = run_main(str(tmp_path), *TINY_GYMMA, *extra, "name=gymma", env="gymma", config=config)
