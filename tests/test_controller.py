@@ -9,7 +9,7 @@ from controllers.n_controller import NMAC
 
 def controller():
     args = SimpleNamespace(
-        n_agents=2, n_actions=3, obs_last_action=True, obs_agent_id=True, agent="n_rnn", rnn_hidden_dim=4,
+        n_agents=2, n_actions=3, obs_last_action=True, obs_agent_id=True, agent="n_rnn", rnn_hidden_dim=4, use_rnn=True,
         action_selector="epsilon_greedy", epsilon_start=1.0, epsilon_finish=0.05, epsilon_anneal_time=10,
         test_greedy=True,
     )

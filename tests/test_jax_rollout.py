@@ -13,10 +13,10 @@ from utils.config import layered_config, to_namespace
 from utils.logging import Logger, get_console_logger
 
 
-def vectorized_runner(jit_collection, map_name="3m", seed=3, max_steps=30, agent_seed=0, agent="n_rnn"):
+def vectorized_runner(jit_collection, map_name="3m", seed=3, max_steps=30, agent_seed=0, agent="n_rnn", use_rnn=True):
     config = layered_config("qmix", "smax")
     config["env_args"].update(map_name=map_name, max_steps=max_steps)
-    config.update(seed=seed, jit_collection=jit_collection, batch_size_run=4, agent=agent)
+    config.update(seed=seed, jit_collection=jit_collection, batch_size_run=4, agent=agent, use_rnn=use_rnn)
     args = to_namespace(config)
     args.device = "cpu"
     runner = RUNNER_REGISTRY["vectorized"](args, Logger(get_console_logger("test")))
@@ -29,10 +29,13 @@ def vectorized_runner(jit_collection, map_name="3m", seed=3, max_steps=30, agent
     return runner
 
 
-@pytest.mark.parametrize("agent", ["n_rnn", "rnn_ns"])
-def test_greedy_episodes_equal_the_torch_path(agent):
-    for map_name in ("3m", "2s3z"):
-        jitted, stepped = vectorized_runner(True, map_name, agent=agent), vectorized_runner(False, map_name, agent=agent)
+@pytest.mark.parametrize("agent, use_rnn, maps", [
+    ("n_rnn", True, ("3m", "2s3z")), ("rnn_ns", True, ("3m", "2s3z")),
+    ("n_rnn", False, ("2s3z",)), ("rnn_ns", False, ("2s3z",)),  # EPyMARL's feed-forward agent
+])
+def test_greedy_episodes_equal_the_torch_path(agent, use_rnn, maps):
+    for map_name in maps:
+        jitted, stepped = (vectorized_runner(jit, map_name, agent=agent, use_rnn=use_rnn) for jit in (True, False))
         assert jitted.rollout is not None and stepped.rollout is None
         for _ in range(2):  # the env keys advance alike from one call to the next
             from_jax, from_torch = jitted.run(test_mode=True), stepped.run(test_mode=True)

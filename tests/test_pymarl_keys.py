@@ -1,6 +1,6 @@
-"""PyMARL2's alg YAMLs run unchanged (issue 18, item 3): their keys for WQMIX and the rest are
-translated, keys this framework fixes are accepted at its value, and every key it cannot take
-is named in one line."""
+"""PyMARL2's and EPyMARL's alg YAMLs run unchanged (issue 18, item 3): their keys for WQMIX and
+the rest are translated, keys this framework fixes are accepted at its value, and every key it
+cannot take is named in one line."""
 
 import os
 
@@ -33,6 +33,19 @@ PYMARL_WQMIX = {
 PYMARL_OW = {**PYMARL_WQMIX, "hysteretic_qmix": True, "name": "ow_qmix_env=8_adam_td_lambda"}
 PYMARL_CW = {**PYMARL_WQMIX, "hysteretic_qmix": False, "name": "cw_qmix_env=8_adam_td_lambda"}
 
+# The keys of EPyMARL's value-based algorithm files (qmix.yaml, vdn.yaml, qmix_ns.yaml, vdn_ns.yaml)
+# with the values they ship with.
+EPYMARL_VDN = {
+    "action_selector": "epsilon_greedy", "epsilon_start": 1.0, "epsilon_finish": 0.05, "epsilon_anneal_time": 50000,
+    "evaluation_epsilon": 0.0, "runner": "episode", "buffer_size": 5000, "target_update_interval_or_tau": 200,
+    "obs_agent_id": True, "obs_last_action": False, "obs_individual_obs": False, "use_rnn": False,
+    "standardise_returns": False, "standardise_rewards": True, "agent_output_type": "q", "learner": "q_learner",
+    "double_q": True, "mixer": "vdn", "name": "vdn",
+}
+EPYMARL_QMIX = {**EPYMARL_VDN, "mixer": "qmix", "mixing_embed_dim": 32, "hypernet_layers": 2, "hypernet_embed": 64,
+                "name": "qmix"}
+EPYMARL_NS = {"obs_agent_id": False, "mac": "non_shared_mac", "agent": "rnn_ns"}
+
 
 def yaml_file(tmp_path, name, contents):
     path = os.path.join(str(tmp_path), f"{name}.yaml")
@@ -48,6 +61,11 @@ def yaml_file(tmp_path, name, contents):
     (PYMARL_OW, {"learner": "wqmix_learner", "wqmix_weighting": "ow", "wqmix_alpha": 0.1,
                  "central_mixer": "central_ff", "central_mixing_embed_dim": 256}),
     (PYMARL_CW, {"learner": "wqmix_learner", "wqmix_weighting": "cw", "wqmix_alpha": 0.1}),
+    (EPYMARL_QMIX, {"mixer": "qmix", "use_rnn": False, "target_update_interval": 200, "standardise_rewards": True,
+                    "obs_last_action": False, "runner": "episode"}),
+    (EPYMARL_VDN, {"mixer": "vdn", "use_rnn": False, "target_update_interval": 200}),
+    ({**EPYMARL_QMIX, **EPYMARL_NS, "name": "qmix_ns"}, {"mac": "n_mac", "agent": "rnn_ns", "use_rnn": False}),
+    ({**EPYMARL_VDN, "hidden_dim": 128, "name": "vdn_wide"}, {"rnn_hidden_dim": 128}),
 ])
 def test_pymarl_alg_files_layer_into_our_keys(tmp_path, contents, expected):
     config = layered_config(yaml_file(tmp_path, contents["name"], contents), "smax")
@@ -61,10 +79,22 @@ def test_every_key_that_cannot_be_taken_is_named_at_once(tmp_path):
     with pytest.raises(ConfigError) as error:
         layered_config(path, "smax")
     assert str(error.value) == (
-        f"{path}: unknown config keys 'noisy_net', 'use_rnn_dropout' (neither this framework's nor a PyMARL2 key "
-        "it maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is "
+        f"{path}: unknown config keys 'noisy_net', 'use_rnn_dropout' (neither this framework's nor a PyMARL2 or "
+        "EPyMARL key it maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is "
         "implemented here); use_layer_norm: True (only False is implemented here); use_per: True (only False is "
         "implemented here)")  # in the file's order (safe_dump sorts the keys)
+
+
+def test_epymarl_keys_it_cannot_take_are_named(tmp_path):
+    contents = {**EPYMARL_QMIX, "target_update_interval_or_tau": 0.01, "standardise_returns": True,
+                "common_reward": False}
+    path = yaml_file(tmp_path, "qmix_soft", contents)
+    with pytest.raises(ConfigError) as error:
+        layered_config(path, "gymma")
+    assert str(error.value) == (
+        f"{path}: common_reward: False (only True is implemented here); standardise_returns: True (only False is "
+        "implemented here); target_update_interval_or_tau: 0.01 (soft target updates, tau < 1, are not "
+        "implemented here; an interval >= 1 is)")
 
 
 @pytest.mark.slow
@@ -77,3 +107,15 @@ def test_a_pymarl_cw_qmix_file_trains_unchanged(tmp_path):
                                     "config.json"))
     assert (config["learner"], config["wqmix_weighting"], config["central_mixer"]) == ("wqmix_learner", "cw",
                                                                                         "central_ff")
+
+
+@pytest.mark.slow
+def test_an_epymarl_qmix_ns_file_trains_unchanged_on_lbf(tmp_path):
+    path = yaml_file(tmp_path, "qmix_ns_epymarl", {**EPYMARL_QMIX, **EPYMARL_NS, "name": "qmix_ns"})
+    results = str(tmp_path / "results")
+    result = run_main(results, "t_max=600", "test_interval=300", "env_args.key=lbforaging:Foraging-8x8-2p-3f-v3",
+                      "env_args.time_limit=50", config=path, env="gymma")
+    assert result.returncode == 0, output_of(result)[-3000:]
+    assert "test_return_mean" in result.stdout
+    config = read_json(os.path.join(results, "sacred", "Foraging-8x8-2p-3f-v3", "qmix_ns", "1", "config.json"))
+    assert (config["mac"], config["agent"], config["use_rnn"]) == ("n_mac", "rnn_ns", False)

@@ -11,7 +11,7 @@ from modules.agents import REGISTRY as AGENT_REGISTRY
 from sparse.flops import forward_flops
 from sparse_setup import make_learner, random_batch, sparse_args
 
-ARGS = SimpleNamespace(rnn_hidden_dim=8, n_actions=5, n_agents=3)
+ARGS = SimpleNamespace(rnn_hidden_dim=8, n_actions=5, n_agents=3, use_rnn=True)
 AGENT_WEIGHTS = ["agent.fc1.weight", "agent.rnn.weight_ih", "agent.rnn.weight_hh", "agent.fc2.weight"]
 
 

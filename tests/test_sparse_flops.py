@@ -14,7 +14,7 @@ ROLES = {"agent": "agent", "mixer": "mixer"}
 
 
 def small_agent():
-    return RNNAgent(5, SimpleNamespace(rnn_hidden_dim=4, n_actions=3))
+    return RNNAgent(5, SimpleNamespace(rnn_hidden_dim=4, n_actions=3, use_rnn=True))
 
 
 def test_agent_flops_equal_a_hand_count():

@@ -24,6 +24,7 @@ from utils.pymarl_files import (
     AGENT_FILE,
     MIXER_FILE,
     OPTIMIZER_FILE,
+    agent_kind_hint,
     from_pymarl_mixer_names,
     optimizer_state_from_pymarl,
     pymarl_files,
@@ -212,7 +213,11 @@ class NQLearner:
         """Load the agent and mixer (and with ``with_optimizer`` the optimizer) from PyMARL2's
         files in ``directory``; the target networks become copies. A ValueError names what
         does not fit."""
-        load_module_state(self.mac.agent, read_pymarl_file(directory, AGENT_FILE), AGENT_FILE)
+        agent_state = read_pymarl_file(directory, AGENT_FILE)
+        try:
+            load_module_state(self.mac.agent, agent_state, AGENT_FILE)
+        except ValueError as error:
+            raise ValueError(f"{error}{agent_kind_hint(agent_state, self.args.use_rnn)}") from None
         mixer_state = read_pymarl_file(directory, MIXER_FILE)
         load_module_state(self.mixer, from_pymarl_mixer_names(mixer_state), MIXER_FILE)
         self.update_targets()

@@ -2,8 +2,9 @@
 
 Stepping the torch agent from Python costs far more than the vmapped env step it drives.
 Here the acting policy, PyMARL2's ``n_rnn`` agent (or ``rnn_ns``, its layers per agent) under
-``n_mac`` (each agent's observation, previous action and id -> fc1 -> ReLU -> GRU cell ->
-fc2) with epsilon-greedy selection over the available actions, is written again in JAX and runs together with the vmapped envs in
+``n_mac`` (each agent's observation, previous action and id -> fc1 -> ReLU -> GRU cell, or
+``use_rnn: False``'s linear layer and ReLU -> fc2) with epsilon-greedy selection over the
+available actions, is written again in JAX and runs together with the vmapped envs in
 one ``lax.while_loop`` until every episode has ended. The torch agent's current weights are
 handed over at each call. The torch path (:meth:`EpisodeRunner.run`) stays the reference:
 with the same weights and env keys both pick the same greedy actions (tests). Exploration
@@ -69,9 +70,13 @@ class EpisodeRollout:
         return (self.jax.numpy.einsum("eai,aoi->eao", rows, weight) + bias).reshape(inputs.shape[0], -1)
 
     def _agent_step(self, params, inputs, hidden):
-        """torch's ``RNNAgent.forward``: ``GRUCell`` with PyTorch's gate order (reset, update, new)."""
+        """torch's ``RNNAgent.forward``: ``GRUCell`` with PyTorch's gate order (reset, update, new),
+        or with ``use_rnn: False`` (an ``rnn.weight``, no ``rnn.weight_ih``) its linear layer and ReLU."""
         jnp, nn = self.jax.numpy, self.jax.nn
         x = nn.relu(self._layer(inputs, params["fc1.weight"], params["fc1.bias"]))
+        if "rnn.weight" in params:
+            hidden = nn.relu(self._layer(x, params["rnn.weight"], params["rnn.bias"]))
+            return self._layer(hidden, params["fc2.weight"], params["fc2.bias"]), hidden
         gates_x = self._layer(x, params["rnn.weight_ih"], params["rnn.bias_ih"])
         gates_h = self._layer(hidden, params["rnn.weight_hh"], params["rnn.bias_hh"])
         x_r, x_z, x_n = jnp.split(gates_x, 3, axis=-1)
@@ -117,7 +122,7 @@ class EpisodeRollout:
             "reward": jnp.zeros((limit, n), jnp.float32), "terminated": jnp.zeros((limit, n), bool),
             "won": jnp.zeros(n, bool), "time_limit": jnp.zeros(n, bool),
         }
-        hidden = jnp.zeros((n * self.n_agents, params["rnn.weight_hh"].shape[-1]), jnp.float32)
+        hidden = jnp.zeros((n * self.n_agents, params["fc1.bias"].shape[-1]), jnp.float32)
         previous = jnp.zeros((n, self.n_agents, self.n_actions), jnp.float32)
         carry = (0, env_key, policy_key, env_state, obs, avail, hidden, previous, jnp.ones(n, bool), episodes)
 

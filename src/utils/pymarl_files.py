@@ -125,6 +125,16 @@ def optimizer_state_from_pymarl(saved, trained_networks, mixer_state, kind, mark
     return state
 
 
+def agent_kind_hint(agent_state, recurrent):
+    """Why an ``agent.th`` may not fit: its middle layer is the other kind (a GRU cell's
+    ``rnn.weight_ih`` or EPyMARL's feed-forward ``rnn.weight``) than this run's ``use_rnn``."""
+    if recurrent and "rnn.weight" in agent_state:
+        return " (its agent is feed-forward, EPyMARL's use_rnn: False: run with use_rnn=False)"
+    if not recurrent and "rnn.weight_ih" in agent_state:
+        return " (its agent has a GRU cell: run with use_rnn=True)"
+    return ""
+
+
 def read_pymarl_file(directory, name):
     """The object saved in ``<directory>/<name>``; a ValueError naming the file if it is unreadable."""
     path = os.path.join(directory, name)

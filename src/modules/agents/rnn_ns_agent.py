@@ -67,5 +67,5 @@ class NonSharedRNNAgent(RNNAgent):
 
     def build_layers(self, input_shape, args):
         n_agents, hidden = args.n_agents, self.hidden_dim
-        return (StackedLinear(n_agents, input_shape, hidden), StackedGRUCell(n_agents, hidden, hidden),
-                StackedLinear(n_agents, hidden, args.n_actions))
+        middle = StackedGRUCell(n_agents, hidden, hidden) if self.recurrent else StackedLinear(n_agents, hidden, hidden)
+        return StackedLinear(n_agents, input_shape, hidden), middle, StackedLinear(n_agents, hidden, args.n_actions)
