@@ -72,29 +72,23 @@ def test_pymarl_alg_files_layer_into_our_keys(tmp_path, contents, expected):
     assert {key: config[key] for key in expected} == expected
 
 
-def test_every_key_that_cannot_be_taken_is_named_at_once(tmp_path):
-    contents = {**PYMARL_OW, "q_lambda": True, "central_rnn_hidden_dim": 128, "use_layer_norm": True, "gain": 0.01,
-                "use_per": True, "per_alpha": 0.6, "use_rnn_dropout": True, "noisy_net": False}
-    path = yaml_file(tmp_path, "ow_variant", contents)
+@pytest.mark.parametrize("name, contents, expected", [
+    ("ow_variant", {**PYMARL_OW, "q_lambda": True, "central_rnn_hidden_dim": 128, "use_layer_norm": True, "gain": 0.01,
+                    "use_per": True, "per_alpha": 0.6, "use_rnn_dropout": True, "noisy_net": False},
+     "unknown config keys 'noisy_net', 'use_rnn_dropout' (neither this framework's nor a PyMARL2 or EPyMARL key it "
+     "maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is implemented "
+     "here); use_layer_norm: True (only False is implemented here); use_per: True (only False is implemented here)"),
+    ("qmix_soft", {**EPYMARL_QMIX, "target_update_interval_or_tau": 0.01, "standardise_returns": True,
+                   "common_reward": False},
+     "common_reward: False (only True is implemented here); standardise_returns: True (only False is implemented "
+     "here); target_update_interval_or_tau: 0.01 (soft target updates, tau < 1, are not implemented here; an "
+     "interval >= 1 is)"),
+])
+def test_every_key_that_cannot_be_taken_is_named_at_once(tmp_path, name, contents, expected):
+    path = yaml_file(tmp_path, name, contents)
     with pytest.raises(ConfigError) as error:
         layered_config(path, "smax")
-    assert str(error.value) == (
-        f"{path}: unknown config keys 'noisy_net', 'use_rnn_dropout' (neither this framework's nor a PyMARL2 or "
-        "EPyMARL key it maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is "
-        "implemented here); use_layer_norm: True (only False is implemented here); use_per: True (only False is "
-        "implemented here)")  # in the file's order (safe_dump sorts the keys)
-
-
-def test_epymarl_keys_it_cannot_take_are_named(tmp_path):
-    contents = {**EPYMARL_QMIX, "target_update_interval_or_tau": 0.01, "standardise_returns": True,
-                "common_reward": False}
-    path = yaml_file(tmp_path, "qmix_soft", contents)
-    with pytest.raises(ConfigError) as error:
-        layered_config(path, "gymma")
-    assert str(error.value) == (
-        f"{path}: common_reward: False (only True is implemented here); standardise_returns: True (only False is "
-        "implemented here); target_update_interval_or_tau: 0.01 (soft target updates, tau < 1, are not "
-        "implemented here; an interval >= 1 is)")
+    assert str(error.value) == f"{path}: {expected}"  # in the file's order (safe_dump sorts the keys)
 
 
 @pytest.mark.slow
