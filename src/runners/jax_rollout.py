@@ -70,13 +70,20 @@ class EpisodeRollout:
         return (self.jax.numpy.einsum("eai,aoi->eao", rows, weight) + bias).reshape(inputs.shape[0], -1)
 
     def _agent_step(self, params, inputs, hidden):
-        """torch's ``RNNAgent.forward``: ``GRUCell`` with PyTorch's gate order (reset, update, new),
-        or with ``use_rnn: False`` (an ``rnn.weight``, no ``rnn.weight_ih``) its linear layer and ReLU."""
-        jnp, nn = self.jax.numpy, self.jax.nn
+        """torch's ``RNNAgent.forward``: fc1 and ReLU, the middle layer, fc2. The middle layer is
+        the GRU cell, or with ``use_rnn: False`` (an ``rnn.weight``, no ``rnn.weight_ih``) a
+        linear layer and ReLU."""
+        nn = self.jax.nn
         x = nn.relu(self._layer(inputs, params["fc1.weight"], params["fc1.bias"]))
         if "rnn.weight" in params:
             hidden = nn.relu(self._layer(x, params["rnn.weight"], params["rnn.bias"]))
-            return self._layer(hidden, params["fc2.weight"], params["fc2.bias"]), hidden
+        else:
+            hidden = self._gru_cell(params, x, hidden)
+        return self._layer(hidden, params["fc2.weight"], params["fc2.bias"]), hidden
+
+    def _gru_cell(self, params, x, hidden):
+        """torch's ``GRUCell`` with PyTorch's gate order (reset, update, new)."""
+        jnp, nn = self.jax.numpy, self.jax.nn
         gates_x = self._layer(x, params["rnn.weight_ih"], params["rnn.bias_ih"])
         gates_h = self._layer(hidden, params["rnn.weight_hh"], params["rnn.bias_hh"])
         x_r, x_z, x_n = jnp.split(gates_x, 3, axis=-1)
@@ -84,8 +91,7 @@ class EpisodeRollout:
         reset = nn.sigmoid(x_r + h_r)
         update = nn.sigmoid(x_z + h_z)
         new = jnp.tanh(x_n + reset * h_n)
-        hidden = (1.0 - update) * new + update * hidden
-        return self._layer(hidden, params["fc2.weight"], params["fc2.bias"]), hidden
+        return (1.0 - update) * new + update * hidden
 
     def _agent_inputs(self, obs, previous_onehot):
         jnp = self.jax.numpy
