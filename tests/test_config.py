@@ -42,6 +42,7 @@ def test_space_separated_flags_work_too():
     (["--config=qmix", "--env-config=smax", "with", "lr=fast"], "lr' must be float"),
     (["--config=qmix", "--env-config=smax", "with", "batch_size=6000"], "must not exceed buffer_size"),
     (["--config=qmix", "--env-config=smax", "with", "gamma=1.5"], "gamma must lie in [0, 1]"),
+    (["--config=qmix", "--env-config=smax", "with", "target_update_tau=0.0"], "target_update_tau must lie in (0, 1]"),
     (["--config=qmix", "--env-config=smax", "with", "runner=fast"], "runner 'fast' is not one of"),
     (["--config=qmix", "--env-config=smax", "with", "mixer=qmixer"], "mixer 'qmixer' is not one of"),
     (["--config=qmix", "--env-config=smax", "with", "evaluate=True"], "evaluate=True needs checkpoint_path"),

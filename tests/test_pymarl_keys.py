@@ -64,6 +64,8 @@ def yaml_file(tmp_path, name, contents):
     (EPYMARL_QMIX, {"mixer": "qmix", "use_rnn": False, "target_update_interval": 200, "standardise_rewards": True,
                     "obs_last_action": False, "runner": "episode"}),
     (EPYMARL_VDN, {"mixer": "vdn", "use_rnn": False, "target_update_interval": 200}),
+    ({**EPYMARL_VDN, "target_update_interval_or_tau": 0.01, "name": "vdn_soft"},
+     {"target_update_tau": 0.01, "target_update_interval": 200}),
     ({**EPYMARL_QMIX, **EPYMARL_NS, "name": "qmix_ns"}, {"mac": "n_mac", "agent": "rnn_ns", "use_rnn": False}),
     ({**EPYMARL_VDN, "hidden_dim": 128, "name": "vdn_wide"}, {"rnn_hidden_dim": 128}),
 ])
@@ -78,11 +80,10 @@ def test_pymarl_alg_files_layer_into_our_keys(tmp_path, contents, expected):
      "unknown config keys 'noisy_net', 'use_rnn_dropout' (neither this framework's nor a PyMARL2 or EPyMARL key it "
      "maps); central_rnn_hidden_dim: 128 (here it is rnn_hidden_dim, 64); q_lambda: True (only False is implemented "
      "here); use_layer_norm: True (only False is implemented here); use_per: True (only False is implemented here)"),
-    ("qmix_soft", {**EPYMARL_QMIX, "target_update_interval_or_tau": 0.01, "standardise_returns": True,
-                   "common_reward": False},
+    ("qmix_returns", {**EPYMARL_QMIX, "target_update_interval_or_tau": -1, "standardise_returns": True,
+                      "common_reward": False},
      "common_reward: False (only True is implemented here); standardise_returns: True (only False is implemented "
-     "here); target_update_interval_or_tau: 0.01 (soft target updates, tau < 1, are not implemented here; an "
-     "interval >= 1 is)"),
+     "here); target_update_interval_or_tau: -1 (a positive interval >= 1, or a tau in (0, 1) for soft updates)"),
 ])
 def test_every_key_that_cannot_be_taken_is_named_at_once(tmp_path, name, contents, expected):
     path = yaml_file(tmp_path, name, contents)

@@ -2,13 +2,14 @@
 
 Everything that handles a learner's networks reads this declaration: the optimizer (the
 online networks, in declaration order), target updates (each target a copy of its online
-network), the sparse trainer (masks on the online networks, carried by their targets), the
+network, or a Polyak average of it), the sparse trainer (masks on the online networks, carried by their targets), the
 FLOPs count (an ``agent`` network runs once per agent and step, a ``mixer`` once per state)
 and checkpoints (:func:`checkpoint_names`).
 """
 
 from dataclasses import dataclass
 
+import torch
 import torch.nn as nn
 
 ROLES = ("agent", "mixer")
@@ -29,6 +30,14 @@ class NetworkPair:
     def update_target(self):
         """Hard copy: the target takes the online network's weights."""
         self.target.load_state_dict(self.online.state_dict())
+
+    @torch.no_grad()
+    def soft_update_target(self, tau):
+        """Polyak step: each target parameter moves ``tau`` of the way to its online one. A weight
+        the online network holds at zero under a mask, and its target too (the sparse trainer
+        masks both), stays zero."""
+        for target, online in zip(self.target.parameters(), self.online.parameters()):
+            target.lerp_(online, tau)
 
 
 def checkpoint_names(pairs):

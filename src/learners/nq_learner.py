@@ -3,7 +3,8 @@
 One update: unroll the online and target agents over the sampled episodes, mix, build
 targets with :class:`TargetBuilder`, take an optimizer step on the masked mean squared TD
 error with the global gradient norm clipped. Target networks are hard copies, refreshed
-every ``target_update_interval`` episodes. Subclasses change :meth:`compute_loss`; one with
+every ``target_update_interval`` episodes, or with ``target_update_tau`` below 1 Polyak
+averages moved after every update. Subclasses change :meth:`compute_loss`; one with
 networks of its own (WQMIX's central Q) adds them in :meth:`build_networks`, the one place
 a learner declares its networks (online/target pairs with a role, learners/networks.py),
 where the optimizer, target updates, checkpoints and a sparse trainer find them. The run
@@ -141,7 +142,10 @@ class NQLearner:
         if self.sparse is not None:
             self.sparse.after_step(t_env)
 
-        if (episode_num - self.last_target_update_episode) / self.args.target_update_interval >= 1.0:
+        if self.args.target_update_tau < 1.0:
+            for pair in self.pairs.values():
+                pair.soft_update_target(self.args.target_update_tau)
+        elif (episode_num - self.last_target_update_episode) / self.args.target_update_interval >= 1.0:
             self.update_targets()
             self.last_target_update_episode = episode_num
 

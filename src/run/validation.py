@@ -79,6 +79,8 @@ def validate_config(config):
     _require(config["batch_size"] <= config["buffer_size"],
              f"batch_size ({config['batch_size']}) must not exceed buffer_size ({config['buffer_size']})")
     _require(0.0 <= config["gamma"] <= 1.0, f"gamma must lie in [0, 1], got {config['gamma']}")
+    _require(0.0 < config["target_update_tau"] <= 1.0,
+             f"target_update_tau must lie in (0, 1], got {config['target_update_tau']}")
     _require(0.0 <= config["td_lambda"] <= 1.0, f"td_lambda must lie in [0, 1], got {config['td_lambda']}")
     validate_lambda_schedule(config["td_lambda_schedule"], config["t_max"])
     _require(config["sm_omega"] > 0, f"sm_omega must be positive, got {config['sm_omega']}")

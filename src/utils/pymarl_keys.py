@@ -51,9 +51,11 @@ def _target_update(value):
     """EPyMARL's ``target_update_interval_or_tau``. At 1 or above: hard copies every that many
     learner updates, our ``target_update_interval``, which counts episodes (the same with one
     episode per update, ``batch_size_run`` 1, as in EPyMARL's value-based YAMLs). Below 1:
-    soft updates with that tau, not implemented here."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1:
-        return None, f"{value!r} (soft target updates, tau < 1, are not implemented here; an interval >= 1 is)"
+    soft updates after every learner update with that tau, our ``target_update_tau``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        return None, f"{value!r} (a positive interval >= 1, or a tau in (0, 1) for soft updates)"
+    if value < 1:
+        return "target_update_tau", float(value)
     return "target_update_interval", int(value)
 
 
