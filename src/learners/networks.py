@@ -2,9 +2,9 @@
 
 Everything that handles a learner's networks reads this declaration: the optimizer (the
 online networks, in declaration order), target updates (each target a copy of its online
-network, or a Polyak average of it), the sparse trainer (masks on the online networks, carried by their targets), the
-FLOPs count (an ``agent`` network runs once per agent and step, a ``mixer`` once per state)
-and checkpoints (:func:`checkpoint_names`).
+network, or a Polyak average of it), the sparse trainer (masks on the online networks,
+carried by their targets), the FLOPs count (an ``agent`` network runs once per agent and
+step, a ``mixer`` once per state) and checkpoints (:func:`checkpoint_names`).
 """
 
 from dataclasses import dataclass
@@ -27,15 +27,14 @@ class NetworkPair:
         if self.role not in ROLES:
             raise ValueError(f"network role '{self.role}' is not one of: {', '.join(ROLES)}")
 
-    def update_target(self):
-        """Hard copy: the target takes the online network's weights."""
-        self.target.load_state_dict(self.online.state_dict())
-
     @torch.no_grad()
-    def soft_update_target(self, tau):
-        """Polyak step: each target parameter moves ``tau`` of the way to its online one. A weight
-        the online network holds at zero under a mask, and its target too (the sparse trainer
-        masks both), stays zero."""
+    def update_target(self, tau=1.0):
+        """The target moves ``tau`` of the way to the online network: with 1 a hard copy of its
+        weights, below 1 a Polyak step of each parameter. A weight the online network holds at
+        zero under a mask, and its target too (the sparse trainer masks both), stays zero."""
+        if tau == 1.0:
+            self.target.load_state_dict(self.online.state_dict())
+            return
         for target, online in zip(self.target.parameters(), self.online.parameters()):
             target.lerp_(online, tau)
 

@@ -143,8 +143,7 @@ class NQLearner:
             self.sparse.after_step(t_env)
 
         if self.args.target_update_tau < 1.0:
-            for pair in self.pairs.values():
-                pair.soft_update_target(self.args.target_update_tau)
+            self.update_targets(self.args.target_update_tau)
         elif (episode_num - self.last_target_update_episode) / self.args.target_update_interval >= 1.0:
             self.update_targets()
             self.last_target_update_episode = episode_num
@@ -158,9 +157,11 @@ class NQLearner:
                 self.sparse.log_stats(self.logger, t_env)
             self.log_stats_t = t_env
 
-    def update_targets(self):
+    def update_targets(self, tau=1.0):
+        """Every target a hard copy of its online network, or with ``tau`` below 1 a Polyak step
+        towards it (:meth:`NetworkPair.update_target`)."""
         for pair in self.pairs.values():
-            pair.update_target()
+            pair.update_target(tau)
 
     # --- state ----------------------------------------------------------------------
     def networks(self):

@@ -12,8 +12,9 @@ and :meth:`SparseTrainer.after_step` after ``optimizer.step()``:
   ``update_interval`` updates the topology evolves (:mod:`sparse.topology`).
 
 Target networks carry the masks of the networks they copy: they are masked when the
-trainer starts, when masks are loaded and after each topology update, and a hard copy of
-masked weights copies their zeros.
+trainer starts, when masks are loaded and after each topology update; a hard copy of
+masked weights copies their zeros, and a soft update's Polyak step between two zeros keeps
+them.
 """
 
 import torch
