@@ -112,7 +112,9 @@ def test_a_bad_point_is_named_before_any_run(tmp_path):
 @pytest.mark.slow
 def test_a_killed_point_resumes_from_its_checkpoint(tmp_path):
     results = str(tmp_path)
-    tokens = ["seed=[1,2]", "t_max=1600", "save_model_interval=400", "save_buffer=True", "sweep_name=killed"]
+    # t_max is many checkpoint intervals, so that seed 1 is still training when it is killed at
+    # its first checkpoint, even on a loaded machine (at 1600 it once completed before the kill)
+    tokens = ["seed=[1,2]", "t_max=8000", "save_model_interval=400", "save_buffer=True", "sweep_name=killed"]
     sweep = subprocess.Popen(sweep_command(results, *tokens), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              text=True, cwd=REPO, env=ray_env())
     deadline = time.time() + 900
